@@ -1,0 +1,1 @@
+//! Stage `handoff`: under construction.

@@ -1,0 +1,1 @@
+//! Stage `text`: under construction.
