@@ -1,0 +1,5 @@
+//! Benchmark `audit`: under construction.
+
+fn main() {
+    println!("audit: not built yet");
+}

@@ -1,0 +1,5 @@
+//! Benchmark `decide`: under construction.
+
+fn main() {
+    println!("decide: not built yet");
+}
