@@ -18,6 +18,7 @@
 pub mod audit;
 pub mod cli;
 pub mod compile;
+pub mod diagnostic;
 pub mod eval;
 pub mod handoff;
 pub mod route;

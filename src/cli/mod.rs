@@ -1,9 +1,18 @@
 //! The command-line interface: one file per subcommand, each with its `Args` (whose `///` docs are its
 //! `--help`) and a `run` that returns an [`Exit`] code. Results go to stdout, diagnostics to stderr.
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
+use crate::compile::{Options, Output, Policy};
+use crate::diagnostic::ErrorFormat;
+
 pub mod audit;
+pub mod check;
+pub mod eval;
+pub mod fmt;
+pub mod test;
 
 /// handrail: decide when a chatbot must hand a conversation to a person, and prove it.
 ///
@@ -20,6 +29,14 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check policy files: every error and warning at once, with `file:line:col` and help.
+    Check(check::Args),
+    /// Format policy files in the canonical layout, keeping comments (`--check` prints a diff).
+    Fmt(fmt::Args),
+    /// Decide events (JSON Lines in, one decision per line out).
+    Eval(eval::Args),
+    /// Run declarative TOML test cases against a policy; prints `N passed, N failed`.
+    Test(test::Args),
     /// Work with the tamper-evident audit log: keygen, verify, prove, check-proof, show, erase, purge.
     Audit(audit::Args),
 }
@@ -57,6 +74,67 @@ impl From<Exit> for std::process::ExitCode {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Exit {
     match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Test(args) => test::run(args),
         Command::Audit(args) => audit::run(args),
+    }
+}
+
+/// Which policy to load, shared by the subcommands that evaluate one.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PolicyArgs {
+    /// The policy file. Without it, the built-in `common` pack is used.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// A directory to search for packs named by `extends` (before the built-in packs); may be repeated.
+    #[arg(long = "packs", value_name = "DIR")]
+    pub pack_dirs: Vec<PathBuf>,
+}
+
+impl PolicyArgs {
+    /// The compile options these arguments give.
+    pub fn options(&self) -> Options {
+        Options {
+            pack_dirs: self.pack_dirs.clone(),
+        }
+    }
+
+    /// Compiles the policy, printing its diagnostics; `Err` carries the exit code when it cannot be used.
+    pub fn load(&self, format: ErrorFormat) -> Result<Policy, Exit> {
+        let output = match &self.policy {
+            Some(path) => crate::compile::compile_file(path, &self.options()).map_err(|why| {
+                eprintln!("error: {why}");
+                Exit::Io
+            })?,
+            None => crate::compile::builtin_default(),
+        };
+        // Warnings are `check`'s business; here only errors are worth interrupting the run for.
+        if output.errors() > 0 {
+            print_diagnostics(&output, format);
+        }
+        match output.policy {
+            Some(policy) => Ok(policy),
+            None if output.errors() == 0 => {
+                eprintln!(
+                    "error: the policy could not be compiled, but no error was reported; this is a bug"
+                );
+                Err(Exit::Internal)
+            }
+            None => Err(Exit::Failed),
+        }
+    }
+}
+
+/// Prints a compile output's diagnostics: human and plain to stderr, JSON to stdout.
+pub fn print_diagnostics(output: &Output, format: ErrorFormat) {
+    for d in &output.diagnostics {
+        let text = d.render(&output.sources, format);
+        if format == ErrorFormat::Json {
+            print!("{text}");
+        } else {
+            eprint!("{text}");
+        }
     }
 }

@@ -1,1 +1,572 @@
-//! Stage `eval`: under construction.
+//! Stage 3, `eval`: compiled [`Policy`] + [`ConversationState`] + [`Event`] in, [`Decision`] + next state out.
+//!
+//! [`decide`] is a pure function of its inputs (the event carries its time). Precedence is fixed and fits in
+//! one sentence: **emergency > explicit request > hard route > topic and business rules > confidence fallback >
+//! answer**. Every rule is evaluated and every match reported; the highest tier decides, and within a tier the
+//! highest `rank`, then the smallest rule id. Nothing the bot's confidence says can stop a higher tier.
+//!
+//! Fail safe: an event that cannot be evaluated (out-of-range field, over a limit, an internal fault) yields a
+//! `handoff` to the policy's safe queue with reason `engine_error`, never an `answer`.
+
+mod cond;
+pub mod decision;
+pub mod event;
+
+use chrono::{DateTime, Months, Utc};
+
+pub use decision::{Action, Decision};
+pub use event::{ConversationState, Event, EventKind, Feedback, Phase};
+
+use crate::compile::policy::{Policy, Priority, ReasonCode, Rule};
+use crate::syntax::ast::{NegationMode, PeriodUnit, ShowMode, Tier};
+use cond::Facts;
+use decision::*;
+
+/// Options for one decision.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecideOptions {
+    /// Record why every rule did or did not fire.
+    pub explain: bool,
+}
+
+/// Decides one event. Never panics and never answers when it cannot evaluate: see the module docs.
+pub fn decide(policy: &Policy, state: &ConversationState, event: &Event) -> (Decision, ConversationState) {
+    decide_with(policy, state, event, DecideOptions::default())
+}
+
+/// [`decide`] with options.
+pub fn decide_with(
+    policy: &Policy,
+    state: &ConversationState,
+    event: &Event,
+    options: DecideOptions,
+) -> (Decision, ConversationState) {
+    if let Err(e) = event.validate() {
+        return fail_safe(policy, state, event, vec![e.to_string()]);
+    }
+    // INVARIANT: evaluation does not panic (the crate denies panicking constructs); if a dependency ever does,
+    // the customer still reaches a person.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        evaluate(policy, state, event, options)
+    })) {
+        Ok(result) => result,
+        Err(_) => fail_safe(
+            policy,
+            state,
+            event,
+            vec!["internal error while evaluating; this is a bug".into()],
+        ),
+    }
+}
+
+/// The decision for an event that could not be evaluated: a person, at the safe queue, with the reasons.
+pub fn fail_safe(
+    policy: &Policy,
+    state: &ConversationState,
+    event: &Event,
+    errors: Vec<String>,
+) -> (Decision, ConversationState) {
+    let time = event.time.unwrap_or_else(Utc::now);
+    let next = ConversationState {
+        phase: Phase::Waiting,
+        queue: Some(policy.safe_queue.clone()),
+        ..state.clone()
+    };
+    let route = route_to(policy, &policy.safe_queue, Priority::High, event, time);
+    let decision = Decision {
+        conversation: event.conversation.clone(),
+        turn: state.turn,
+        time,
+        action: if route.open_now {
+            Action::Handoff
+        } else {
+            Action::Capture
+        },
+        reasons: vec![ReasonCode::EngineError],
+        determining: Vec::new(),
+        rules: Vec::new(),
+        say: vec![route.message.clone()],
+        route: Some(route),
+        disclaimers: Vec::new(),
+        retention: None,
+        signals: Signals {
+            strikes: state.strikes,
+            ..Signals::default()
+        },
+        state: Phase::Waiting,
+        policy: policy_ref(policy),
+        errors,
+        explain: None,
+    };
+    (decision, next)
+}
+
+fn policy_ref(policy: &Policy) -> PolicyRef {
+    PolicyRef {
+        id: policy.id.clone(),
+        version: policy.version.clone(),
+        hash: policy.hash.clone(),
+    }
+}
+
+fn evaluate(
+    policy: &Policy,
+    state: &ConversationState,
+    event: &Event,
+    options: DecideOptions,
+) -> (Decision, ConversationState) {
+    let time = event.time.unwrap_or_else(Utc::now);
+    let mut next = state.clone();
+    let text = event.text.as_deref().unwrap_or("");
+    let is_message = event.kind == EventKind::Message;
+    if is_message {
+        next.turn = next.turn.saturating_add(1);
+        if next.phase == Phase::Closed {
+            next = ConversationState {
+                turn: 1,
+                ..ConversationState::default()
+            };
+        }
+    }
+
+    let scan = policy.matcher.scan(text);
+    let local = time.with_timezone(&policy.timezone);
+
+    // Failure signals for the fallback.
+    let fb = &policy.fallback;
+    let rephrase = match (&state.last_message, is_message && !text.is_empty()) {
+        (Some(prev), true) => Some(f64::from(crate::text::similarity(prev, text))),
+        _ => None,
+    };
+    let frustration = frustration_score(policy, &scan, text, event);
+    let dissatisfied = fb
+        .dissatisfied_phrases
+        .is_some_and(|set| scan.hits.iter().any(|h| h.set == set && !h.negated));
+    let weak = matches!((event.confidence, fb.weak_below), (Some(c), Some(w)) if c < w);
+    let rephrased = matches!((rephrase, fb.rephrase_above), (Some(s), Some(t)) if s > t);
+    let thumbs_down = event.feedback == Some(Feedback::Negative);
+    let failed = weak || rephrased || dissatisfied || thumbs_down;
+    if failed {
+        next.strikes = next.strikes.saturating_add(1);
+    } else if is_message && event.confidence.is_some() {
+        next.strikes = 0;
+    }
+
+    // Every rule, in precedence order.
+    let facts = Facts {
+        policy,
+        event,
+        hits: &scan.hits,
+        strikes: next.strikes,
+        turn: next.turn,
+        frustration,
+        local,
+        matched: &[],
+    };
+    let matched: Vec<bool> = if is_message {
+        policy
+            .rules
+            .iter()
+            .map(|r| cond::holds(&r.when, &facts, r.negation))
+            .collect()
+    } else {
+        vec![false; policy.rules.len()]
+    };
+    // INVARIANT: rules are sorted by tier, then rank (higher first), then id, so the first match decides.
+    let winner = matched.iter().position(|m| *m);
+
+    let mut reasons = Vec::new();
+    let mut determining = Vec::new();
+    let mut say = Vec::new();
+    let mut route = None;
+    let action = match (next.phase, winner.and_then(|i| policy.rules.get(i))) {
+        // A person owns the conversation, or is about to: the bot holds, except in an emergency.
+        (Phase::Human | Phase::Waiting, Some(rule)) if rule.tier == Tier::Emergency => self::emergency(
+            policy,
+            rule,
+            event,
+            time,
+            &mut say,
+            &mut route,
+            &mut reasons,
+            &mut determining,
+        ),
+        _ if matches!(event.kind, EventKind::AgentJoined) => {
+            next.phase = Phase::Human;
+            next.strikes = 0;
+            Action::Hold
+        }
+        _ if matches!(event.kind, EventKind::HandBack) => {
+            next.phase = Phase::Bot;
+            next.queue = None;
+            next.strikes = 0;
+            reasons.push(ReasonCode::Default);
+            Action::Answer
+        }
+        _ if matches!(event.kind, EventKind::Closed) => {
+            next.phase = Phase::Closed;
+            Action::Hold
+        }
+        (Phase::Human, _) => Action::Hold,
+        (Phase::Waiting, rule) => {
+            // Already in a queue: never re-queue. An explicit request is honoured by saying where they stand.
+            if let Some(rule) = rule {
+                reasons.push(rule.reason);
+                determining.push(rule.id.clone());
+            }
+            let queue = state.queue.clone().unwrap_or_else(|| policy.safe_queue.clone());
+            say.push(format!("You're in the queue for {queue}; a person will pick up this conversation with everything you've written so far."));
+            Action::Hold
+        }
+        (_, Some(rule)) if rule.tier == Tier::Emergency => self::emergency(
+            policy,
+            rule,
+            event,
+            time,
+            &mut say,
+            &mut route,
+            &mut reasons,
+            &mut determining,
+        ),
+        (_, Some(rule)) => {
+            reasons.push(rule.reason);
+            determining.push(rule.id.clone());
+            say.extend(rule.say.clone());
+            let queue = rule.route.clone().unwrap_or_else(|| policy.safe_queue.clone());
+            let r = route_to(policy, &queue, rule.priority, event, time);
+            say.push(r.message.clone());
+            let action = if r.open_now {
+                Action::Handoff
+            } else {
+                Action::Capture
+            };
+            route = Some(r);
+            action
+        }
+        (_, None) => {
+            // The fallback tier.
+            if matches!((event.confidence, fb.handoff_below), (Some(c), Some(f)) if c < f) {
+                reasons.push(ReasonCode::LowConfidence);
+            }
+            if fb.strikes.is_some_and(|limit| next.strikes >= limit) {
+                reasons.push(ReasonCode::RepeatedFailure);
+                if weak && !reasons.contains(&ReasonCode::LowConfidence) {
+                    reasons.push(ReasonCode::LowConfidence);
+                }
+                if rephrased {
+                    reasons.push(ReasonCode::Rephrase);
+                }
+                if thumbs_down {
+                    reasons.push(ReasonCode::Feedback);
+                }
+            }
+            if fb.frustration_above.is_some_and(|t| frustration > t) {
+                reasons.push(ReasonCode::Frustration);
+            }
+            if reasons.is_empty() {
+                reasons.push(ReasonCode::Default);
+                Action::Answer
+            } else {
+                say.extend(fb.say.clone());
+                let queue = fb.route.clone().unwrap_or_else(|| policy.safe_queue.clone());
+                let r = route_to(policy, &queue, fb.priority, event, time);
+                say.push(r.message.clone());
+                let action = if r.open_now {
+                    Action::Handoff
+                } else {
+                    Action::Capture
+                };
+                route = Some(r);
+                action
+            }
+        }
+    };
+    if matches!(action, Action::Handoff | Action::Capture | Action::Emergency) {
+        next.phase = Phase::Waiting;
+        next.queue = route.as_ref().map(|r| r.queue.clone());
+        next.strikes = 0;
+    }
+    if is_message && !text.is_empty() {
+        next.last_message = Some(text.to_string());
+    }
+
+    let rules: Vec<RuleHit> = policy
+        .rules
+        .iter()
+        .zip(&matched)
+        .filter(|(_, m)| **m)
+        .map(|(rule, _)| RuleHit {
+            id: rule.id.clone(),
+            tier: rule.tier.keyword(),
+            reason: rule.reason,
+            determining: determining.contains(&rule.id),
+            matches: phrase_matches(policy, rule, &scan.hits, text),
+        })
+        .collect();
+
+    let facts = Facts {
+        matched: &matched,
+        ..facts
+    };
+    let disclaimers = disclaimers(policy, &matched, &facts, &mut next);
+    let retention = retention(policy, &facts, time);
+    let explain = options.explain.then(|| {
+        policy
+            .rules
+            .iter()
+            .zip(&matched)
+            .map(|(rule, m)| RuleTrace {
+                id: rule.id.clone(),
+                tier: rule.tier.keyword(),
+                matched: *m,
+                determining: determining.contains(&rule.id),
+                why: cond::explain(&rule.when, &facts, rule.negation, text),
+            })
+            .collect()
+    });
+    let decision = Decision {
+        conversation: event.conversation.clone(),
+        turn: next.turn,
+        time,
+        action,
+        reasons,
+        determining,
+        rules,
+        route,
+        say,
+        disclaimers,
+        retention,
+        signals: Signals {
+            confidence: event.confidence,
+            strikes: next.strikes,
+            frustration,
+            rephrase,
+        },
+        state: next.phase,
+        policy: policy_ref(policy),
+        errors: Vec::new(),
+        explain,
+    };
+    (decision, next)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn emergency(
+    policy: &Policy,
+    rule: &Rule,
+    event: &Event,
+    time: DateTime<Utc>,
+    say: &mut Vec<String>,
+    route: &mut Option<Route>,
+    reasons: &mut Vec<ReasonCode>,
+    determining: &mut Vec<String>,
+) -> Action {
+    reasons.push(ReasonCode::Emergency);
+    determining.push(rule.id.clone());
+    say.extend(rule.say.clone());
+    let queue = rule.route.clone().unwrap_or_else(|| policy.safe_queue.clone());
+    *route = Some(route_to(
+        policy,
+        &queue,
+        Priority::Urgent.max(rule.priority),
+        event,
+        time,
+    ));
+    Action::Emergency
+}
+
+/// The phrases that made a rule match: hits of the sets its condition names, negated ones marked.
+fn phrase_matches(policy: &Policy, rule: &Rule, hits: &[crate::text::Hit], text: &str) -> Vec<PhraseMatch> {
+    let mut sets = Vec::new();
+    collect_says(&rule.when, &mut sets);
+    hits.iter()
+        .filter(|h| sets.contains(&h.set))
+        .map(|h| PhraseMatch {
+            set: policy
+                .phrase_sets
+                .get(h.set as usize)
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+            phrase: policy
+                .phrases
+                .get(h.phrase as usize)
+                .map(|p| p.text.clone())
+                .unwrap_or_default(),
+            text: text.get(h.span.clone()).unwrap_or("").to_string(),
+            start: h.span.start,
+            end: h.span.end,
+            negated: h.negated && rule.negation == NegationMode::Respected,
+        })
+        .collect()
+}
+
+fn collect_says(c: &crate::compile::policy::Cond, out: &mut Vec<u32>) {
+    use crate::compile::policy::Cond;
+    match c {
+        Cond::Says(s) => out.push(*s),
+        Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| collect_says(p, out)),
+        Cond::Not(inner) => collect_says(inner, out),
+        _ => {}
+    }
+}
+
+/// The frustration score, 0 to 1: policy phrases, shouting, repeated punctuation and negative sentiment raise it;
+/// a contrast ("..., but you've been great") halves it.
+fn frustration_score(policy: &Policy, scan: &crate::text::Scan, text: &str, event: &Event) -> f64 {
+    let mut score = 0.0;
+    if let Some(set) = policy.fallback.frustration_phrases {
+        let hits: Vec<&crate::text::Hit> = scan.hits.iter().filter(|h| h.set == set && !h.negated).collect();
+        if let Some(first) = hits.first() {
+            score += 0.5 + 0.15 * (hits.len() as f64 - 1.0);
+            if scan.contrast_after(first.span.end) {
+                score *= 0.5;
+            }
+        }
+    }
+    score += 0.35 * f64::from(crate::text::shouting(text));
+    score += 0.1 * f64::from(crate::text::repeated_punctuation(text).min(3));
+    if let Some(s) = event.sentiment.filter(|s| *s < 0.0) {
+        score += -s * 0.4;
+    }
+    score.clamp(0.0, 1.0)
+}
+
+/// Where a handoff goes. Until business hours are evaluated by [`crate::route`], a queue is open unless the event
+/// says nobody is online.
+fn route_to(policy: &Policy, queue: &str, priority: Priority, event: &Event, _time: DateTime<Utc>) -> Route {
+    let q = policy.queue(queue);
+    let staffed = event
+        .agents_online
+        .as_ref()
+        .and_then(|m| m.get(queue).copied())
+        .unwrap_or(true);
+    let open = staffed;
+    let wait = q.and_then(|q| q.wait.clone());
+    if open {
+        let message = match &wait {
+            Some(w) => format!("I'm connecting you with a person now; the wait is {w}."),
+            None => "I'm connecting you with a person now.".to_string(),
+        };
+        Route {
+            queue: queue.to_string(),
+            priority,
+            channel: q.map(|q| q.channel.clone()).unwrap_or_else(|| "live_chat".into()),
+            open_now: true,
+            wait,
+            follow_up_by: None,
+            message,
+        }
+    } else {
+        let (channel, message) = q.and_then(|q| q.after_hours.clone()).unwrap_or_else(|| {
+            (
+                "ticket".into(),
+                "Nobody is available right now; we've opened a ticket and will get back to you.".into(),
+            )
+        });
+        Route {
+            queue: queue.to_string(),
+            priority,
+            channel,
+            open_now: false,
+            wait: None,
+            follow_up_by: None,
+            message,
+        }
+    }
+}
+
+/// Disclaimers: those named by matching rules, and those whose `when` holds, each per its `show` mode.
+fn disclaimers(
+    policy: &Policy,
+    matched: &[bool],
+    facts: &Facts<'_>,
+    next: &mut ConversationState,
+) -> Vec<ShownDisclaimer> {
+    let mut wanted: Vec<usize> = Vec::new();
+    for (rule, m) in policy.rules.iter().zip(matched) {
+        if *m {
+            wanted.extend(&rule.disclaimers);
+        }
+    }
+    for (i, d) in policy.disclaimers.iter().enumerate() {
+        let fires = match (&d.when, d.show) {
+            (Some(c), _) => cond::holds(c, facts, NegationMode::Respected),
+            (None, ShowMode::FirstMessage) => true,
+            (None, _) => false,
+        };
+        if fires {
+            wanted.push(i);
+        }
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut shown = Vec::new();
+    for i in wanted {
+        let Some(d) = policy.disclaimers.get(i) else {
+            continue;
+        };
+        let already = next.disclaimers_shown.contains(&d.name);
+        let show = match d.show {
+            ShowMode::Always => true,
+            ShowMode::Once => !already,
+            ShowMode::FirstMessage => facts.turn == 1 && !already,
+        };
+        if show {
+            if !already {
+                next.disclaimers_shown.push(d.name.clone());
+            }
+            shown.push(ShownDisclaimer {
+                name: d.name.clone(),
+                text: d.text.clone(),
+            });
+        }
+    }
+    shown
+}
+
+/// The strictest matching retention class: the longest period (legal hold beats any), redactions united.
+fn retention(policy: &Policy, facts: &Facts<'_>, time: DateTime<Utc>) -> Option<RetentionDecision> {
+    let mut best: Option<RetentionDecision> = None;
+    let mut redact: Vec<String> = Vec::new();
+    let mut hold = false;
+    for r in &policy.retention {
+        if !cond::holds(&r.when, facts, NegationMode::Respected) {
+            continue;
+        }
+        redact.extend(r.redact.iter().cloned());
+        hold |= r.legal_hold;
+        let until = keep_until(time, r.keep);
+        let stricter = match &best {
+            None => true,
+            Some(b) => r.legal_hold && !b.legal_hold || until > b.keep_until,
+        };
+        if stricter {
+            best = Some(RetentionDecision {
+                class: r.class.clone(),
+                keep_until: until,
+                redact: Vec::new(),
+                legal_hold: r.legal_hold,
+            });
+        }
+    }
+    redact.sort();
+    redact.dedup();
+    best.map(|b| RetentionDecision {
+        redact,
+        legal_hold: hold,
+        ..b
+    })
+}
+
+fn keep_until(time: DateTime<Utc>, (n, unit): (u32, PeriodUnit)) -> DateTime<Utc> {
+    let far = DateTime::<Utc>::MAX_UTC;
+    match unit {
+        PeriodUnit::Days => time
+            .checked_add_signed(chrono::Duration::days(i64::from(n)))
+            .unwrap_or(far),
+        PeriodUnit::Months => time.checked_add_months(Months::new(n)).unwrap_or(far),
+        PeriodUnit::Years => time
+            .checked_add_months(Months::new(n.saturating_mul(12)))
+            .unwrap_or(far),
+    }
+}

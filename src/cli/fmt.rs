@@ -1,0 +1,74 @@
+//! `handrail fmt`: rewrite policy files in the canonical layout, keeping every comment.
+
+use std::path::PathBuf;
+
+use super::Exit;
+use crate::diagnostic::{ErrorFormat, Sources};
+
+/// Format policy files in place, in the one canonical layout. Comments are kept where they were written.
+///
+/// With `--check`, nothing is written: a unified diff of what would change is printed, and the exit code says
+/// whether the files are formatted.
+///
+/// Exit codes: 0 formatted (or, with `--check`, already formatted), 1 a file does not parse or (with `--check`)
+/// would change, 3 a file could not be read or written.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The policy files to format.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print a diff instead of writing; exit 1 if any file would change.
+    #[arg(long)]
+    pub check: bool,
+    /// How to print syntax errors.
+    #[arg(long, value_enum, default_value_t = ErrorFormat::Human)]
+    pub error_format: ErrorFormat,
+}
+
+/// Runs `handrail fmt`.
+pub fn run(args: Args) -> Exit {
+    let mut exit = Exit::Ok;
+    for path in &args.files {
+        let name = path.display().to_string();
+        let source = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot read `{name}`: {e}");
+                return Exit::Io;
+            }
+        };
+        let formatted = match format_source(&source) {
+            Ok(f) => f,
+            Err(e) => {
+                let mut sources = Sources::default();
+                let id = sources.add(name, source);
+                eprint!("{}", e.to_diagnostic(id).render(&sources, args.error_format));
+                exit = Exit::Failed;
+                continue;
+            }
+        };
+        if formatted == source {
+            continue;
+        }
+        if args.check {
+            let diff = similar::TextDiff::from_lines(&source, &formatted);
+            print!(
+                "{}",
+                diff.unified_diff()
+                    .context_radius(2)
+                    .header(&name, &format!("{name} (formatted)"))
+            );
+            exit = Exit::Failed;
+        } else if let Err(e) = std::fs::write(path, &formatted) {
+            eprintln!("error: cannot write `{name}`: {e}");
+            return Exit::Io;
+        }
+    }
+    exit
+}
+
+/// Formats a policy source: parse, print back.
+pub fn format_source(source: &str) -> Result<String, crate::syntax::SyntaxError> {
+    let file = crate::syntax::parse(source)?;
+    Ok(crate::syntax::print::print(&file, source))
+}

@@ -1,0 +1,233 @@
+//! Lints: warnings about a policy that compiles but is probably not what its author meant.
+//!
+//! - `missing-id`: a rule without `@id` (tests, explanations and audit records key on the id).
+//! - `never-fires`: a condition no event can satisfy (`confidence < 0.3 and confidence > 0.5`, an empty set).
+//! - `phrase-in-two-tiers`: one phrase in sets used by rules of two tiers; the higher tier always wins.
+//! - `duplicate-phrase`: one phrase twice in a set (after normalisation).
+//! - `suspicious-phrase`: invisible or look-alike characters, which make a phrase silently never match.
+//! - `ambiguous-route`: two rules of one tier routing to different queues with no `rank` between them.
+//! - `unused-phrase-set`: a set of the local policy that nothing uses.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::syntax::ast::{self, CompareOp, Tier};
+
+use super::build::{Builder, Def as Definition, MergedSet as Set, collect_sets};
+use super::error::{CompileError, CompileErrorKind as K};
+use super::policy::{Cond, NumberField, Rule};
+
+/// Runs every lint, pushing warnings into the builder.
+pub(super) fn run(
+    b: &mut Builder,
+    defs: &[Definition<'_, ast::Rule>],
+    rules: &[Rule],
+    sets: &[Set],
+    used: &HashSet<u32>,
+) {
+    for def in defs {
+        let r = def.node;
+        if def.annotation("id").is_none() {
+            b.problems.push(
+                CompileError::new(K::MissingId(r.name.text.clone()), def.source, r.name.span).help(format!(
+                    "add `@id(\"{}\")` above it: tests and audit records key on the id",
+                    suggested_id(r)
+                )),
+            );
+        }
+        let Some(rule) = rules.iter().find(|x| x.name == r.name.text) else {
+            continue;
+        };
+        if let Some(why) = never(&rule.when, sets) {
+            b.problems.push(CompileError::new(
+                K::NeverFires(rule.name.clone(), why),
+                def.source,
+                r.name.span,
+            ));
+        }
+    }
+    phrases(b, rules, sets);
+    ambiguous_routes(b, defs, rules);
+    for (i, set) in sets.iter().enumerate() {
+        if set.from_root && !used.contains(&(i as u32)) {
+            b.problems.push(CompileError::new(
+                K::UnusedPhraseSet(set.name.clone()),
+                set.source,
+                set.span,
+            ));
+        }
+    }
+}
+
+fn suggested_id(r: &ast::Rule) -> String {
+    let prefix = match r.tier {
+        Tier::Emergency => "EMER",
+        Tier::Request => "REQ",
+        Tier::HardRoute => "HR",
+        Tier::Escalate => "ESC",
+    };
+    format!("{prefix}-{}", r.name.text.to_uppercase().replace('_', "-"))
+}
+
+/// Why a condition can never hold, if it cannot.
+fn never(c: &Cond, sets: &[Set]) -> Option<String> {
+    match c {
+        Cond::Says(i) => sets
+            .get(*i as usize)
+            .filter(|s| s.phrases.is_empty())
+            .map(|s| format!("the phrase set `{}` is empty", s.name)),
+        Cond::Or(parts) if !parts.is_empty() => {
+            let reasons: Option<Vec<String>> = parts.iter().map(|p| never(p, sets)).collect();
+            reasons.map(|r| r.join("; "))
+        }
+        Cond::And(parts) => {
+            if let Some(why) = parts.iter().find_map(|p| never(p, sets)) {
+                return Some(why);
+            }
+            empty_interval(parts)
+        }
+        _ => None,
+    }
+}
+
+/// Finds a numeric field whose comparisons in one `and` leave no possible value.
+fn empty_interval(parts: &[Cond]) -> Option<String> {
+    let mut bounds: BTreeMap<&'static str, (f64, bool, f64, bool)> = BTreeMap::new();
+    for p in parts {
+        let Cond::Number(field, op, v) = p else { continue };
+        let name = field_name(*field);
+        let (lo, lo_strict, hi, hi_strict) =
+            bounds
+                .entry(name)
+                .or_insert((f64::NEG_INFINITY, false, f64::INFINITY, false));
+        match op {
+            CompareOp::Gt | CompareOp::Ge if *v > *lo || (*v == *lo && *op == CompareOp::Gt) => {
+                *lo = *v;
+                *lo_strict = *op == CompareOp::Gt;
+            }
+            CompareOp::Lt | CompareOp::Le if *v < *hi || (*v == *hi && *op == CompareOp::Lt) => {
+                *hi = *v;
+                *hi_strict = *op == CompareOp::Lt;
+            }
+            CompareOp::Eq => {
+                if *v > *lo {
+                    *lo = *v;
+                    *lo_strict = false;
+                }
+                if *v < *hi {
+                    *hi = *v;
+                    *hi_strict = false;
+                }
+            }
+            _ => {}
+        }
+    }
+    bounds
+        .into_iter()
+        .find_map(|(name, (lo, lo_strict, hi, hi_strict))| {
+            let empty = lo > hi || (lo == hi && (lo_strict || hi_strict));
+            empty.then(|| format!("no value of `{name}` satisfies every comparison"))
+        })
+}
+
+fn field_name(f: NumberField) -> &'static str {
+    match f {
+        NumberField::Confidence => "confidence",
+        NumberField::Sentiment => "sentiment",
+        NumberField::Frustration => "frustration",
+        NumberField::Strikes => "strikes",
+        NumberField::Turn => "turn",
+        NumberField::Hour => "hour",
+    }
+}
+
+/// Duplicate phrases, suspicious characters, and phrases shared between tiers.
+fn phrases(b: &mut Builder, rules: &[Rule], sets: &[Set]) {
+    let mut tier_of_set: BTreeMap<u32, Tier> = BTreeMap::new();
+    for rule in rules {
+        let mut used = Vec::new();
+        collect_sets(&rule.when, &mut used);
+        for set in used {
+            let tier = tier_of_set.entry(set).or_insert(rule.tier);
+            *tier = (*tier).min(rule.tier);
+        }
+    }
+    let mut first_seen: BTreeMap<String, (u32, Tier)> = BTreeMap::new();
+    let mut reported: HashSet<(u32, u32)> = HashSet::new();
+    for (i, set) in sets.iter().enumerate() {
+        let i = i as u32;
+        let mut in_set: HashSet<String> = HashSet::new();
+        for (text, src, span) in &set.phrases {
+            for s in crate::text::suspicious_chars(text) {
+                b.problems.push(
+                    CompileError::new(
+                        K::SuspiciousPhrase(text.clone(), s.description.clone()),
+                        *src,
+                        *span,
+                    )
+                    .help("retype the phrase: such characters make it look right but never match"),
+                );
+            }
+            let Ok(normal) = crate::text::normalize_phrase(text) else {
+                continue;
+            };
+            if !in_set.insert(normal.clone()) {
+                b.problems.push(CompileError::new(
+                    K::DuplicatePhrase(text.clone(), set.name.clone()),
+                    *src,
+                    *span,
+                ));
+                continue;
+            }
+            let Some(tier) = tier_of_set.get(&i).copied() else {
+                continue;
+            };
+            match first_seen.get(&normal) {
+                Some((other, other_tier)) if *other_tier != tier && reported.insert((*other, i)) => {
+                    let other_name = sets
+                        .get(*other as usize)
+                        .map(|s| s.name.clone())
+                        .unwrap_or_default();
+                    b.problems.push(
+                        CompileError::new(
+                            K::PhraseInTwoTiers {
+                                phrase: normal.clone(),
+                                first: other_name,
+                                first_tier: other_tier.keyword(),
+                                second: set.name.clone(),
+                                second_tier: tier.keyword(),
+                            },
+                            *src,
+                            *span,
+                        )
+                        .help("the higher tier always wins, so the phrase never reaches the lower one"),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    first_seen.insert(normal, (i, tier));
+                }
+            }
+        }
+    }
+}
+
+fn ambiguous_routes(b: &mut Builder, defs: &[Definition<'_, ast::Rule>], rules: &[Rule]) {
+    for (i, a) in rules.iter().enumerate() {
+        for other in rules.iter().skip(i + 1) {
+            let differ = a.route.is_some() && other.route.is_some() && a.route != other.route;
+            if a.tier != other.tier || !differ || a.rank != 0 || other.rank != 0 {
+                continue;
+            }
+            if let Some(def) = defs.iter().find(|d| d.node.name.text == other.name) {
+                b.problems.push(
+                    CompileError::new(
+                        K::AmbiguousRoute(a.id.clone(), other.id.clone()),
+                        def.source,
+                        def.node.name.span,
+                    )
+                    .help("give one of them `rank <n>` (higher wins); without it the rule id decides"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! The compiled policy: what `eval` runs. Names are resolved to indices, phrases are in one automaton, rules are
+//! sorted by precedence, and nothing here can fail to evaluate.
+
+use crate::syntax::ast::{CompareOp, NegationMode, ShowMode, Tier};
+use crate::text::Matcher;
+
+/// A compiled policy, ready for [`crate::eval::decide`].
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The policy id from its header.
+    pub id: String,
+    /// Its title, if given.
+    pub title: Option<String>,
+    /// Its version (`"0"` when none is given).
+    pub version: String,
+    /// SHA-256 (hex) of the sources it was compiled from, pack first, framed by length: decisions carry it so
+    /// they can be replayed against exactly this policy.
+    pub hash: String,
+    /// The policy's time zone.
+    pub timezone: chrono_tz::Tz,
+    /// Where decisions go when an event cannot be evaluated.
+    pub safe_queue: String,
+    /// Phrase sets, by index.
+    pub phrase_sets: Vec<PhraseSetInfo>,
+    /// Every phrase, by the index the matcher reports.
+    pub phrases: Vec<PhraseInfo>,
+    /// One automaton over every phrase.
+    pub matcher: Matcher,
+    /// Rules, in precedence order: tier, then `rank` (higher first), then id.
+    pub rules: Vec<Rule>,
+    /// The confidence fallback.
+    pub fallback: Fallback,
+    /// Disclaimers, by index.
+    pub disclaimers: Vec<Disclaimer>,
+    /// Retention rules.
+    pub retention: Vec<Retention>,
+    /// Queues, by name.
+    pub queues: Vec<Queue>,
+    /// The files compiled, pack first.
+    pub files: Vec<String>,
+}
+
+impl Policy {
+    /// A queue by name.
+    pub fn queue(&self, name: &str) -> Option<&Queue> {
+        self.queues.iter().find(|q| q.name == name)
+    }
+
+    /// A rule by id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+/// A phrase set.
+#[derive(Debug, Clone)]
+pub struct PhraseSetInfo {
+    /// Its name.
+    pub name: String,
+    /// How many phrases it has.
+    pub len: usize,
+}
+
+/// A phrase.
+#[derive(Debug, Clone)]
+pub struct PhraseInfo {
+    /// The set it belongs to.
+    pub set: u32,
+    /// The phrase as written.
+    pub text: String,
+}
+
+/// Urgency of a handoff, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    /// Whenever someone is free.
+    Low,
+    /// The default.
+    Normal,
+    /// Ahead of normal.
+    High,
+    /// Now: emergencies.
+    Urgent,
+}
+
+impl Priority {
+    /// Every priority, by name.
+    pub const NAMES: [&'static str; 4] = ["low", "normal", "high", "urgent"];
+
+    /// Parses a priority name.
+    pub fn parse(name: &str) -> Option<Priority> {
+        match name {
+            "low" => Some(Priority::Low),
+            "normal" => Some(Priority::Normal),
+            "high" => Some(Priority::High),
+            "urgent" => Some(Priority::Urgent),
+            _ => None,
+        }
+    }
+}
+
+/// The reason code a rule's tier gives its decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    /// An emergency rule.
+    Emergency,
+    /// An explicit request for a person.
+    ExplicitRequest,
+    /// A hard-route topic.
+    HardRoute,
+    /// An `escalate` rule that tests what the customer said or an upstream intent.
+    Topic,
+    /// An `escalate` rule on business facts only (tier, page, time).
+    BusinessRule,
+    /// The bot's confidence is below the hand-off floor.
+    LowConfidence,
+    /// Failures in a row reached the strike limit.
+    RepeatedFailure,
+    /// The customer repeated the previous question.
+    Rephrase,
+    /// The frustration score is above the threshold.
+    Frustration,
+    /// The customer gave negative feedback.
+    Feedback,
+    /// The event could not be evaluated: fail safe to a person.
+    EngineError,
+    /// No rule and no fallback applied.
+    Default,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// The stable id (`@id`, or the name when there is none).
+    pub id: String,
+    /// The rule's name.
+    pub name: String,
+    /// Its tier.
+    pub tier: Tier,
+    /// The reason code its decisions carry.
+    pub reason: ReasonCode,
+    /// When it matches.
+    pub when: Cond,
+    /// What the customer is told.
+    pub say: Option<String>,
+    /// Where it routes (the policy's safe queue when none is given).
+    pub route: Option<String>,
+    /// The priority of the route.
+    pub priority: Priority,
+    /// Disclaimers it attaches, by index.
+    pub disclaimers: Vec<usize>,
+    /// Whether negation stops it.
+    pub negation: NegationMode,
+    /// Tie-break between rules of one tier (higher wins).
+    pub rank: u32,
+    /// Locked by a pack: a compliance floor.
+    pub locked: bool,
+    /// `@cite`.
+    pub cite: Option<String>,
+    /// `@owner`.
+    pub owner: Option<String>,
+    /// `@message`: the business-readable explanation.
+    pub message: Option<String>,
+    /// `file:line` where it was defined.
+    pub defined_at: String,
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cond {
+    /// Always true (a retention rule without `when`).
+    True,
+    /// All hold.
+    And(Vec<Cond>),
+    /// Any holds.
+    Or(Vec<Cond>),
+    /// Does not hold.
+    Not(Box<Cond>),
+    /// A phrase of the set occurs (negation handled per rule).
+    Says(u32),
+    /// The rule (by index in [`Policy::rules`]) matched this event.
+    Matched(usize),
+    /// A numeric field compared with a number.
+    Number(NumberField, CompareOp, f64),
+    /// A numeric field is one of several numbers.
+    NumberIn(NumberField, Vec<f64>),
+    /// A text field compared with text (`==`, `!=`, `starts_with`) or a list (`in`).
+    Text(TextField, CompareOp, Vec<String>),
+    /// The upstream intents include one of the values (`==`, `in`, `has`), or none of them (`!=`).
+    Intent(CompareOp, Vec<String>),
+    /// A customer attribute compared with a literal; the type is checked when the event arrives.
+    Customer(String, CompareOp, Literal),
+}
+
+/// A literal in a customer comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    /// A number.
+    Number(f64),
+    /// Text.
+    Text(String),
+    /// A boolean.
+    Bool(bool),
+    /// A list.
+    List(Vec<Literal>),
+}
+
+/// Numeric fields of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberField {
+    /// The bot's retrieval confidence, 0 to 1.
+    Confidence,
+    /// Upstream sentiment, -1 to 1.
+    Sentiment,
+    /// handrail's frustration score, 0 to 1.
+    Frustration,
+    /// Failures in a row.
+    Strikes,
+    /// The customer's message count in this conversation, from 1.
+    Turn,
+    /// The hour of day in the policy's time zone, 0 to 23.
+    Hour,
+}
+
+/// Text fields of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    /// `positive` or `negative`.
+    Feedback,
+    /// The channel the customer writes on.
+    Channel,
+    /// The page they are on.
+    Page,
+    /// `Mon` to `Sun` in the policy's time zone.
+    Weekday,
+}
+
+/// The confidence fallback's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fallback {
+    /// An answer below this confidence is weak and counts a strike.
+    pub weak_below: Option<f64>,
+    /// Below this confidence, hand off at once.
+    pub handoff_below: Option<f64>,
+    /// Hand off after this many failures in a row.
+    pub strikes: Option<u32>,
+    /// Hand off above this frustration score.
+    pub frustration_above: Option<f64>,
+    /// The phrase set that raises frustration.
+    pub frustration_phrases: Option<u32>,
+    /// A message this similar to the previous one is a rephrase.
+    pub rephrase_above: Option<f64>,
+    /// The phrase set of dissatisfaction ("that didn't help").
+    pub dissatisfied_phrases: Option<u32>,
+    /// Where fallback handoffs go (the safe queue when none).
+    pub route: Option<String>,
+    /// Priority of fallback handoffs.
+    pub priority: Priority,
+    /// What the customer is told.
+    pub say: Option<String>,
+}
+
+/// A disclaimer.
+#[derive(Debug, Clone)]
+pub struct Disclaimer {
+    /// Its name.
+    pub name: String,
+    /// Its words.
+    pub text: String,
+    /// When it is shown.
+    pub show: ShowMode,
+    /// Shown whenever this holds, besides rules naming it.
+    pub when: Option<Cond>,
+}
+
+/// A retention rule: a data class.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    /// The class name.
+    pub class: String,
+    /// When it applies (`Cond::True` for a default class).
+    pub when: Cond,
+    /// How long, in days, months or years.
+    pub keep: (u32, crate::syntax::ast::PeriodUnit),
+    /// Fields redacted before storing or transferring.
+    pub redact: Vec<String>,
+    /// Never purge.
+    pub legal_hold: bool,
+    /// `@cite`.
+    pub cite: Option<String>,
+}
+
+/// A queue as declared; hours are evaluated by [`crate::route`].
+#[derive(Debug, Clone)]
+pub struct Queue {
+    /// Its name.
+    pub name: String,
+    /// Its time zone.
+    pub timezone: chrono_tz::Tz,
+    /// Weekly hours as written (`None`: always open).
+    pub hours: Option<String>,
+    /// Closures as written.
+    pub closed: Vec<String>,
+    /// Channel while open.
+    pub channel: String,
+    /// Honest wait text while open.
+    pub wait: Option<String>,
+    /// Channel and promise template when closed.
+    pub after_hours: Option<(String, String)>,
+    /// Follow-up delay after the next opening, in minutes.
+    pub follow_up_minutes: u32,
+    /// Skill.
+    pub skill: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+}
+
+/// The channels a queue may use.
+pub const CHANNELS: [&str; 4] = ["live_chat", "ticket", "email", "callback"];
+
+/// The fields a retention rule may redact.
+pub const REDACTABLE: [&str; 8] = [
+    "email",
+    "phone",
+    "ssn",
+    "card_number",
+    "date_of_birth",
+    "dob",
+    "account_number",
+    "record_number",
+];

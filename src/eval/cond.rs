@@ -1,0 +1,249 @@
+//! Evaluating compiled conditions against one event, and explaining the outcome in words.
+
+use chrono::{Datelike, Timelike};
+
+use crate::compile::policy::{Cond, Literal, NumberField, Policy, TextField};
+use crate::syntax::ast::{CompareOp, NegationMode};
+use crate::text::Hit;
+
+use super::event::Event;
+
+/// Everything a condition may look at.
+pub(super) struct Facts<'a> {
+    pub policy: &'a Policy,
+    pub event: &'a Event,
+    pub hits: &'a [Hit],
+    pub strikes: u32,
+    pub turn: u32,
+    pub frustration: f64,
+    pub local: chrono::DateTime<chrono_tz::Tz>,
+    /// For retention and disclaimers: which rules (by index) matched.
+    pub matched: &'a [bool],
+}
+
+impl Facts<'_> {
+    /// Whether a phrase of `set` occurs, honouring negation as the rule asks.
+    pub fn says(&self, set: u32, negation: NegationMode) -> bool {
+        self.hits
+            .iter()
+            .any(|h| h.set == set && (negation == NegationMode::Ignored || !h.negated))
+    }
+
+    fn number(&self, field: NumberField) -> Option<f64> {
+        match field {
+            NumberField::Confidence => self.event.confidence,
+            NumberField::Sentiment => self.event.sentiment,
+            NumberField::Frustration => Some(self.frustration),
+            NumberField::Strikes => Some(f64::from(self.strikes)),
+            NumberField::Turn => Some(f64::from(self.turn)),
+            NumberField::Hour => Some(f64::from(self.local.hour())),
+        }
+    }
+
+    fn text(&self, field: TextField) -> Option<String> {
+        match field {
+            TextField::Feedback => self.event.feedback.map(|f| f.as_str().to_string()),
+            TextField::Channel => self.event.channel.clone(),
+            TextField::Page => self.event.page.clone(),
+            TextField::Weekday => Some(self.local.weekday().to_string()),
+        }
+    }
+}
+
+/// Evaluates a condition. A test on a field the event does not carry is false.
+pub(super) fn holds(c: &Cond, facts: &Facts<'_>, negation: NegationMode) -> bool {
+    match c {
+        Cond::True => true,
+        Cond::And(parts) => parts.iter().all(|p| holds(p, facts, negation)),
+        Cond::Or(parts) => parts.iter().any(|p| holds(p, facts, negation)),
+        Cond::Not(inner) => !holds(inner, facts, negation),
+        Cond::Says(set) => facts.says(*set, negation),
+        Cond::Matched(rule) => facts.matched.get(*rule).copied().unwrap_or(false),
+        Cond::Number(field, op, v) => facts.number(*field).is_some_and(|x| compare_numbers(x, *op, *v)),
+        Cond::NumberIn(field, values) => facts.number(*field).is_some_and(|x| values.contains(&x)),
+        Cond::Text(field, op, values) => facts.text(*field).is_some_and(|x| compare_text(&x, *op, values)),
+        Cond::Intent(op, values) => {
+            let any = facts.event.intents.iter().any(|i| values.iter().any(|v| v == i));
+            if *op == CompareOp::Ne { !any } else { any }
+        }
+        Cond::Customer(attr, op, lit) => facts
+            .event
+            .customer
+            .get(attr)
+            .is_some_and(|v| compare_json(v, *op, lit)),
+    }
+}
+
+fn compare_numbers(x: f64, op: CompareOp, v: f64) -> bool {
+    match op {
+        CompareOp::Eq => x == v,
+        CompareOp::Ne => x != v,
+        CompareOp::Lt => x < v,
+        CompareOp::Le => x <= v,
+        CompareOp::Gt => x > v,
+        CompareOp::Ge => x >= v,
+        CompareOp::In | CompareOp::Has | CompareOp::StartsWith => false,
+    }
+}
+
+fn compare_text(x: &str, op: CompareOp, values: &[String]) -> bool {
+    match op {
+        CompareOp::Eq | CompareOp::In => values.iter().any(|v| v == x),
+        CompareOp::Ne => values.iter().all(|v| v != x),
+        CompareOp::StartsWith => values.iter().any(|v| x.starts_with(v.as_str())),
+        _ => false,
+    }
+}
+
+fn literal_matches(v: &serde_json::Value, lit: &Literal) -> bool {
+    match (v, lit) {
+        (serde_json::Value::String(s), Literal::Text(t)) => s == t,
+        (serde_json::Value::Number(n), Literal::Number(x)) => n.as_f64() == Some(*x),
+        (serde_json::Value::Bool(b), Literal::Bool(x)) => b == x,
+        _ => false,
+    }
+}
+
+fn compare_json(v: &serde_json::Value, op: CompareOp, lit: &Literal) -> bool {
+    match op {
+        CompareOp::Eq => literal_matches(v, lit),
+        CompareOp::Ne => !literal_matches(v, lit),
+        CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge => match (v.as_f64(), lit) {
+            (Some(x), Literal::Number(y)) => compare_numbers(x, op, *y),
+            _ => false,
+        },
+        CompareOp::In => match lit {
+            Literal::List(items) => items.iter().any(|i| literal_matches(v, i)),
+            _ => false,
+        },
+        CompareOp::Has => match v {
+            serde_json::Value::Array(items) => items.iter().any(|i| literal_matches(i, lit)),
+            _ => false,
+        },
+        CompareOp::StartsWith => match (v, lit) {
+            (serde_json::Value::String(s), Literal::Text(t)) => s.starts_with(t.as_str()),
+            _ => false,
+        },
+    }
+}
+
+/// The condition in words, each test followed by its outcome: `says human_request [yes: "agent" at 10..15]`.
+pub(super) fn explain(c: &Cond, facts: &Facts<'_>, negation: NegationMode, text: &str) -> String {
+    let policy = facts.policy;
+    let mark = |ok: bool| if ok { "yes" } else { "no" };
+    match c {
+        Cond::True => "always [yes]".into(),
+        Cond::And(parts) | Cond::Or(parts) => {
+            let sep = if matches!(c, Cond::And(_)) {
+                " and "
+            } else {
+                " or "
+            };
+            let inner: Vec<String> = parts.iter().map(|p| explain(p, facts, negation, text)).collect();
+            format!("({})", inner.join(sep))
+        }
+        Cond::Not(inner) => format!(
+            "not {} [{}]",
+            explain(inner, facts, negation, text),
+            mark(holds(c, facts, negation))
+        ),
+        Cond::Says(set) => {
+            let name = policy
+                .phrase_sets
+                .get(*set as usize)
+                .map(|s| s.name.as_str())
+                .unwrap_or("?");
+            let found: Vec<String> = facts
+                .hits
+                .iter()
+                .filter(|h| h.set == *set)
+                .map(|h| {
+                    let quoted = text.get(h.span.clone()).unwrap_or("");
+                    let negated = if h.negated && negation == NegationMode::Respected {
+                        ", negated"
+                    } else {
+                        ""
+                    };
+                    format!("\"{quoted}\" at {}..{}{negated}", h.span.start, h.span.end)
+                })
+                .collect();
+            if found.is_empty() {
+                format!("says {name} [no: no phrase found]")
+            } else {
+                format!(
+                    "says {name} [{}: {}]",
+                    mark(facts.says(*set, negation)),
+                    found.join(", ")
+                )
+            }
+        }
+        Cond::Matched(rule) => {
+            let name = policy.rules.get(*rule).map(|r| r.name.as_str()).unwrap_or("?");
+            format!("matched {name} [{}]", mark(holds(c, facts, negation)))
+        }
+        Cond::Number(field, op, v) => {
+            let actual = facts
+                .number(*field)
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "absent".into());
+            format!(
+                "{} {} {v} [{}: {actual}]",
+                field_name(*field),
+                op.symbol(),
+                mark(holds(c, facts, negation))
+            )
+        }
+        Cond::NumberIn(field, values) => {
+            let actual = facts
+                .number(*field)
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "absent".into());
+            format!(
+                "{} in {values:?} [{}: {actual}]",
+                field_name(*field),
+                mark(holds(c, facts, negation))
+            )
+        }
+        Cond::Text(field, op, values) => {
+            let actual = facts.text(*field).unwrap_or_else(|| "absent".into());
+            format!(
+                "{field:?} {} {values:?} [{}: {actual}]",
+                op.symbol(),
+                mark(holds(c, facts, negation))
+            )
+            .to_lowercase()
+        }
+        Cond::Intent(op, values) => {
+            format!(
+                "intent {} {values:?} [{}: {:?}]",
+                op.symbol(),
+                mark(holds(c, facts, negation)),
+                facts.event.intents
+            )
+        }
+        Cond::Customer(attr, op, lit) => {
+            let actual = facts
+                .event
+                .customer
+                .get(attr)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "absent".into());
+            format!(
+                "customer.{attr} {} {lit:?} [{}: {actual}]",
+                op.symbol(),
+                mark(holds(c, facts, negation))
+            )
+        }
+    }
+}
+
+fn field_name(f: NumberField) -> &'static str {
+    match f {
+        NumberField::Confidence => "confidence",
+        NumberField::Sentiment => "sentiment",
+        NumberField::Frustration => "frustration",
+        NumberField::Strikes => "strikes",
+        NumberField::Turn => "turn",
+        NumberField::Hour => "hour",
+    }
+}

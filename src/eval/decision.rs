@@ -1,0 +1,200 @@
+//! The decision: what the bot may do, why, where the conversation goes, and what the customer is told.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::compile::policy::{Priority, ReasonCode};
+
+use super::event::Phase;
+
+/// What the bot may do with this event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// An emergency: the emergency text now, and a person.
+    Emergency,
+    /// A person, now: the queue is open and staffed.
+    Handoff,
+    /// No person is available: take contact details and promise an honest time.
+    Capture,
+    /// The bot may answer.
+    Answer,
+    /// A person owns (or is about to own) the conversation: the bot stays silent or only gathers details.
+    Hold,
+}
+
+impl Action {
+    /// The action's name as written in decisions and test cases.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Emergency => "emergency",
+            Action::Handoff => "handoff",
+            Action::Capture => "capture",
+            Action::Answer => "answer",
+            Action::Hold => "hold",
+        }
+    }
+}
+
+/// One decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// The conversation.
+    pub conversation: String,
+    /// The customer's message count in the conversation.
+    pub turn: u32,
+    /// The event's time.
+    pub time: DateTime<Utc>,
+    /// What the bot may do.
+    pub action: Action,
+    /// Typed reason codes, the determining one first.
+    pub reasons: Vec<ReasonCode>,
+    /// Ids of the rules that determined the action.
+    pub determining: Vec<String>,
+    /// Every rule that matched, the determining ones marked.
+    pub rules: Vec<RuleHit>,
+    /// Where the conversation goes, for every action but `answer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<Route>,
+    /// What the customer is told, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub say: Vec<String>,
+    /// Disclaimers shown with this decision.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disclaimers: Vec<ShownDisclaimer>,
+    /// The data class of this conversation's record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionDecision>,
+    /// The failure signals the fallback looked at.
+    pub signals: Signals,
+    /// The conversation's phase after this event.
+    pub state: Phase,
+    /// The policy that decided.
+    pub policy: PolicyRef,
+    /// Why the event could not be evaluated (reason `engine_error`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// With `--explain`: every rule considered, and why it did or did not fire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Vec<RuleTrace>>,
+}
+
+/// A rule that matched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleHit {
+    /// Its id.
+    pub id: String,
+    /// Its tier.
+    pub tier: &'static str,
+    /// The reason code it gives.
+    pub reason: ReasonCode,
+    /// Whether it determined the action.
+    pub determining: bool,
+    /// The phrases that made it match.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<PhraseMatch>,
+}
+
+/// A phrase found in the message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhraseMatch {
+    /// The phrase set.
+    pub set: String,
+    /// The phrase as written in the policy.
+    pub phrase: String,
+    /// The text it matched, as the customer wrote it.
+    pub text: String,
+    /// Byte offset of the match in the message.
+    pub start: usize,
+    /// Byte offset one past the match.
+    pub end: usize,
+    /// Whether a negation governs it ("I don't need an agent").
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub negated: bool,
+}
+
+/// Where the conversation goes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Route {
+    /// The queue.
+    pub queue: String,
+    /// Its priority.
+    pub priority: Priority,
+    /// `live_chat`, `ticket`, `email` or `callback`.
+    pub channel: String,
+    /// Whether a person is there now.
+    pub open_now: bool,
+    /// The honest wait when live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait: Option<String>,
+    /// When someone will follow up, when not live (RFC 3339, local time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up_by: Option<String>,
+    /// What the customer is told about the handoff.
+    pub message: String,
+}
+
+/// A disclaimer shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShownDisclaimer {
+    /// Its name.
+    pub name: String,
+    /// Its words.
+    pub text: String,
+}
+
+/// The retention class of the conversation's record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RetentionDecision {
+    /// The class.
+    pub class: String,
+    /// Keep until (UTC date), unless on legal hold.
+    pub keep_until: DateTime<Utc>,
+    /// Fields to redact before storing or transferring.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<String>,
+    /// Never purge.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub legal_hold: bool,
+}
+
+/// What the fallback looked at.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Signals {
+    /// The bot's confidence, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// Failures in a row after this event.
+    pub strikes: u32,
+    /// The frustration score, 0 to 1.
+    pub frustration: f64,
+    /// Similarity to the previous message, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rephrase: Option<f64>,
+}
+
+/// The policy that decided.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyRef {
+    /// Its id.
+    pub id: String,
+    /// Its version.
+    pub version: String,
+    /// Its content hash.
+    pub hash: String,
+}
+
+/// Why a rule did or did not fire.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleTrace {
+    /// The rule id.
+    pub id: String,
+    /// Its tier.
+    pub tier: &'static str,
+    /// Whether its condition held.
+    pub matched: bool,
+    /// Whether it determined the action.
+    pub determining: bool,
+    /// The condition with each test's outcome, e.g. `says human_request [yes: "agent" at 10..15]`.
+    pub why: String,
+}
