@@ -12,6 +12,7 @@ pub mod audit;
 pub mod check;
 pub mod eval;
 pub mod fmt;
+pub mod score;
 pub mod test;
 
 /// handrail: decide when a chatbot must hand a conversation to a person, and prove it.
@@ -37,6 +38,8 @@ pub enum Command {
     Eval(eval::Args),
     /// Run declarative TOML test cases against a policy; prints `N passed, N failed`.
     Test(test::Args),
+    /// Measure a policy on labelled messages (CSV): per-trigger precision, recall and F1.
+    Score(score::Args),
     /// Work with the tamper-evident audit log: keygen, verify, prove, check-proof, show, erase, purge.
     Audit(audit::Args),
 }
@@ -78,6 +81,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Fmt(args) => fmt::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Test(args) => test::run(args),
+        Command::Score(args) => score::run(args),
         Command::Audit(args) => audit::run(args),
     }
 }
