@@ -31,10 +31,7 @@ pub struct Sources {
 impl Sources {
     /// Adds a file and returns its id.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> SourceId {
-        self.files.push(Source {
-            name: name.into(),
-            text: text.into(),
-        });
+        self.files.push(Source { name: name.into(), text: text.into() });
         self.files.len() - 1
     }
 
@@ -128,22 +125,12 @@ impl Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let mut out = format!(
-            "{}: {severity}[{}]: {}\n",
-            self.position(sources),
-            self.code,
-            self.message
-        );
+        let mut out = format!("{}: {severity}[{}]: {}\n", self.position(sources), self.code, self.message);
         if let Some(help) = &self.help {
             let _ = writeln!(out, "  help: {help}");
         }
         for (location, note) in &self.notes {
-            let at = Diagnostic {
-                location: location.clone(),
-                notes: Vec::new(),
-                help: None,
-                ..self.clone()
-            };
+            let at = Diagnostic { location: location.clone(), notes: Vec::new(), help: None, ..self.clone() };
             let _ = writeln!(out, "  note: {}: {note}", at.position(sources));
         }
         out
@@ -247,9 +234,7 @@ impl miette::Diagnostic for Rendered {
         Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         Some(&self.source)
@@ -281,10 +266,7 @@ impl crate::syntax::SyntaxError {
             severity: Severity::Error,
             code: self.code(),
             message: self.to_string(),
-            location: Location {
-                source,
-                span: self.span,
-            },
+            location: Location { source, span: self.span },
             help: self.help(),
             notes: Vec::new(),
         }

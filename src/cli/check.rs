@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Exit, PolicyArgs};
+use super::{Exit, PackArgs};
 use crate::diagnostic::ErrorFormat;
 
 /// Check policy files: report every error and warning at once, each with `file:line:col`, the source line, and
@@ -27,7 +27,7 @@ pub struct Args {
     pub deny_warnings: bool,
     /// Where to find packs named by `extends`.
     #[command(flatten)]
-    pub packs: PolicyArgs,
+    pub packs: PackArgs,
 }
 
 /// Runs `handrail check`.
@@ -55,11 +55,7 @@ pub fn run(args: Args) -> Exit {
             plural(warnings, "warning", "warnings"),
         );
     }
-    if errors > 0 || (args.deny_warnings && warnings > 0) {
-        Exit::Failed
-    } else {
-        Exit::Ok
-    }
+    if errors > 0 || (args.deny_warnings && warnings > 0) { Exit::Failed } else { Exit::Ok }
 }
 
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {

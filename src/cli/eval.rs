@@ -53,14 +53,11 @@ pub fn run(args: Args) -> Exit {
         },
         _ => Box::new(std::io::BufReader::new(std::io::stdin())),
     };
-    let name = args
-        .input
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "<stdin>".into());
-    let options = DecideOptions {
-        explain: args.explain,
+    let name = match &args.input {
+        Some(path) if path.as_os_str() != "-" => path.display().to_string(),
+        _ => "<stdin>".to_string(),
     };
+    let options = DecideOptions { explain: args.explain };
     let mut states: HashMap<String, ConversationState> = HashMap::new();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -81,7 +78,12 @@ pub fn run(args: Args) -> Exit {
             Ok(mut event) => {
                 event.time.get_or_insert_with(chrono::Utc::now);
                 let state = states.get(&event.conversation).cloned().unwrap_or_default();
-                crate::eval::decide_with(&policy, &state, &event, options)
+                let (decision, next) = crate::eval::decide_with(&policy, &state, &event, options);
+                for why in &decision.errors {
+                    eprintln!("error: {name}:{number}: {why}");
+                    exit = Exit::Failed;
+                }
+                (decision, next)
             }
             Err(why) => {
                 eprintln!("error: {name}:{number}: {why}");

@@ -52,12 +52,7 @@ pub fn run(args: Args) -> Exit {
         }
         if args.check {
             let diff = similar::TextDiff::from_lines(&source, &formatted);
-            print!(
-                "{}",
-                diff.unified_diff()
-                    .context_radius(2)
-                    .header(&name, &format!("{name} (formatted)"))
-            );
+            print!("{}", diff.unified_diff().context_radius(2).header(&name, &format!("{name} (formatted)")));
             exit = Exit::Failed;
         } else if let Err(e) = std::fs::write(path, &formatted) {
             eprintln!("error: cannot write `{name}`: {e}");

@@ -27,20 +27,16 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The subcommands.
+/// The subcommands. Each variant's help is the `///` doc of its `Args` (one place for it), which is why the
+/// variants carry no doc comment of their own.
 #[derive(Debug, Subcommand)]
+#[allow(missing_docs)]
 pub enum Command {
-    /// Check policy files: every error and warning at once, with `file:line:col` and help.
     Check(check::Args),
-    /// Format policy files in the canonical layout, keeping comments (`--check` prints a diff).
     Fmt(fmt::Args),
-    /// Decide events (JSON Lines in, one decision per line out).
     Eval(eval::Args),
-    /// Run declarative TOML test cases against a policy; prints `N passed, N failed`.
     Test(test::Args),
-    /// Measure a policy on labelled messages (CSV): per-trigger precision, recall and F1.
     Score(score::Args),
-    /// Work with the tamper-evident audit log: keygen, verify, prove, check-proof, show, erase, purge.
     Audit(audit::Args),
 }
 
@@ -86,23 +82,36 @@ pub fn run(cli: Cli) -> Exit {
     }
 }
 
+/// Where to find packs, shared by every subcommand that compiles a policy.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PackArgs {
+    /// A directory to search for packs named by `extends` (before the built-in packs); may be repeated.
+    #[arg(long = "packs", value_name = "DIR")]
+    pub pack_dirs: Vec<PathBuf>,
+}
+
+impl PackArgs {
+    /// The compile options these arguments give.
+    pub fn options(&self) -> Options {
+        Options { pack_dirs: self.pack_dirs.clone() }
+    }
+}
+
 /// Which policy to load, shared by the subcommands that evaluate one.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct PolicyArgs {
     /// The policy file. Without it, the built-in `common` pack is used.
     #[arg(long, short = 'p', value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// A directory to search for packs named by `extends` (before the built-in packs); may be repeated.
-    #[arg(long = "packs", value_name = "DIR")]
-    pub pack_dirs: Vec<PathBuf>,
+    /// Where to find packs.
+    #[command(flatten)]
+    pub packs: PackArgs,
 }
 
 impl PolicyArgs {
     /// The compile options these arguments give.
     pub fn options(&self) -> Options {
-        Options {
-            pack_dirs: self.pack_dirs.clone(),
-        }
+        self.packs.options()
     }
 
     /// Compiles the policy, printing its diagnostics; `Err` carries the exit code when it cannot be used.

@@ -169,11 +169,7 @@ pub fn run(args: Args) -> Exit {
         }
     }
     println!("{} passed, {} failed", report.passed, report.failures.len());
-    if broken || !report.failures.is_empty() {
-        Exit::Failed
-    } else {
-        Exit::Ok
-    }
+    if broken || !report.failures.is_empty() { Exit::Failed } else { Exit::Ok }
 }
 
 /// Every `*.toml` under the paths, sorted.
@@ -223,33 +219,20 @@ pub fn run_file(
     let policy = match &file.policy {
         Some(p) => {
             let relative = path.parent().map(|d| d.join(p)).unwrap_or_else(|| p.clone());
-            PolicyArgs {
-                policy: Some(relative),
-                ..policy_args.clone()
-            }
-            .load(format)?
+            PolicyArgs { policy: Some(relative), ..policy_args.clone() }.load(format)?
         }
         None => policy_args.load(format)?,
     };
     let clock = file.clock.unwrap_or_else(|| {
-        DateTime::parse_from_rfc3339(DEFAULT_CLOCK)
-            .map(|t| t.to_utc())
-            .unwrap_or_default()
+        DateTime::parse_from_rfc3339(DEFAULT_CLOCK).map(|t| t.to_utc()).unwrap_or_default()
     });
     let coverage = report.coverage.entry(policy.id.clone()).or_default();
     for rule in &policy.rules {
         coverage.rules.entry(rule.id.clone()).or_insert(0);
     }
     for phrase in &policy.phrases {
-        let set = policy
-            .phrase_sets
-            .get(phrase.set as usize)
-            .map(|s| s.name.as_str())
-            .unwrap_or("?");
-        coverage
-            .phrases
-            .entry(format!("{set}: {}", phrase.text))
-            .or_insert(0);
+        let set = policy.phrase_sets.get(phrase.set as usize).map(|s| s.name.as_str()).unwrap_or("?");
+        coverage.phrases.entry(format!("{set}: {}", phrase.text)).or_insert(0);
     }
     for case in &file.cases {
         let label = format!("{name}: {}", case.name);
@@ -278,10 +261,9 @@ fn run_case(
     for (i, table) in case.events.iter().enumerate() {
         let mut table = table.clone();
         let step_expect = match table.remove("expect") {
-            Some(v) => Some(
-                v.try_into::<Expect>()
-                    .map_err(|e| format!("event {}: bad `expect`: {e}", i + 1))?,
-            ),
+            Some(v) => {
+                Some(v.try_into::<Expect>().map_err(|e| format!("event {}: bad `expect`: {e}", i + 1))?)
+            }
             None => None,
         };
         let json = serde_json::to_string(&table).map_err(|e| format!("event {}: {e}", i + 1))?;
@@ -293,16 +275,9 @@ fn run_case(
             *coverage.rules.entry(id.clone()).or_insert(0) += 1;
         }
         for hit in decision.rules.iter().flat_map(|r| &r.matches) {
-            *coverage
-                .phrases
-                .entry(format!("{}: {}", hit.set, hit.phrase))
-                .or_insert(0) += 1;
+            *coverage.phrases.entry(format!("{}: {}", hit.set, hit.phrase)).or_insert(0) += 1;
         }
-        let at = if case.events.len() > 1 {
-            format!("event {}: ", i + 1)
-        } else {
-            String::new()
-        };
+        let at = if case.events.len() > 1 { format!("event {}: ", i + 1) } else { String::new() };
         if let Some(expect) = &step_expect {
             check(expect, &decision).map_err(|e| format!("{at}{e}"))?;
         }
@@ -336,10 +311,7 @@ pub fn check(expect: &Expect, d: &Decision) -> Result<(), String> {
             .reasons
             .iter()
             .map(|r| {
-                serde_json::to_value(r)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
+                serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
             })
             .collect();
         let got: BTreeSet<&str> = got_owned.iter().map(String::as_str).collect();
@@ -350,9 +322,7 @@ pub fn check(expect: &Expect, d: &Decision) -> Result<(), String> {
     let matched: BTreeSet<&str> = d.rules.iter().map(|r| r.id.as_str()).collect();
     for id in expect.matched.iter().flatten() {
         if !matched.contains(id.as_str()) {
-            problems.push(format!(
-                "expected `{id}` to match; matching rules were {matched:?}"
-            ));
+            problems.push(format!("expected `{id}` to match; matching rules were {matched:?}"));
         }
     }
     for id in expect.not_matched.iter().flatten() {
@@ -369,9 +339,8 @@ pub fn check(expect: &Expect, d: &Decision) -> Result<(), String> {
     if let Some(say) = &expect.say {
         let all = d.say.join(" ");
         if !all.contains(say.as_str()) {
-            problems.push(format!(
-                "expected the customer to be told something containing `{say}`, got `{all}`"
-            ));
+            problems
+                .push(format!("expected the customer to be told something containing `{say}`, got `{all}`"));
         }
     }
     if problems.is_empty() {

@@ -38,21 +38,12 @@ pub(super) fn load_chain(
             return None;
         }
     };
-    let mut chain = vec![Layer {
-        source: root,
-        file,
-        pack: None,
-    }];
+    let mut chain = vec![Layer { source: root, file, pack: None }];
     let mut seen: Vec<String> = Vec::new();
-    while let Some((name, at, from)) = chain
-        .last()
-        .and_then(|l| extends_of(&l.file).map(|n| (n.text.clone(), n.span, l.source)))
+    while let Some((name, at, from)) =
+        chain.last().and_then(|l| extends_of(&l.file).map(|n| (n.text.clone(), n.span, l.source)))
     {
-        if seen.contains(&name)
-            || chain
-                .first()
-                .and_then(|l| header_id(&l.file))
-                .is_some_and(|id| id == name)
+        if seen.contains(&name) || chain.first().and_then(|l| header_id(&l.file)).is_some_and(|id| id == name)
         {
             seen.push(name.clone());
             let err = CompileError::new(K::ExtendsCycle(name, seen.join(" -> ")), from, at);
@@ -71,10 +62,7 @@ pub(super) fn load_chain(
                 let err = CompileError::new(K::UnknownPack(name.clone()), from, at)
                     .suggest(&name, known.iter().map(String::as_str));
                 let err = if err.help.is_none() {
-                    err.help(format!(
-                        "the packs are: {}; or pass `--packs DIR`",
-                        known.join(", ")
-                    ))
+                    err.help(format!("the packs are: {}; or pass `--packs DIR`", known.join(", ")))
                 } else {
                     err
                 };
@@ -88,11 +76,7 @@ pub(super) fn load_chain(
         };
         let id = sources.add(found.name, found.text.clone());
         match crate::syntax::parse(&found.text) {
-            Ok(file) => chain.push(Layer {
-                source: id,
-                file,
-                pack: Some(name),
-            }),
+            Ok(file) => chain.push(Layer { source: id, file, pack: Some(name) }),
             Err(e) => {
                 problems.push(e.to_diagnostic(id));
                 return None;
@@ -251,11 +235,7 @@ impl Builder {
                             name: set.name.text.clone(),
                             source: src,
                             span: set.name.span,
-                            phrases: set
-                                .phrases
-                                .iter()
-                                .map(|p| (p.value.clone(), src, p.span))
-                                .collect(),
+                            phrases: set.phrases.iter().map(|p| (p.value.clone(), src, p.span)).collect(),
                             from_root: is_root,
                         });
                     }
@@ -371,10 +351,8 @@ impl Builder {
                     }
                     ItemKind::Retain(r) => {
                         once(self, "retention rule", &r.name);
-                        if let Some(old) = m
-                            .retains
-                            .iter()
-                            .find(|x| x.node.name.text == r.name.text && x.source != src)
+                        if let Some(old) =
+                            m.retains.iter().find(|x| x.node.name.text == r.name.text && x.source != src)
                             && old.locked()
                         {
                             let old = old.clone();
@@ -443,13 +421,11 @@ impl Builder {
                 }
             };
             if let Some(first) = seen.insert(key, s.span) {
-                self.push(
-                    CompileError::new(K::DuplicateSetting(key.into()), src, s.span).note(
-                        src,
-                        first,
-                        "first set here",
-                    ),
-                );
+                self.push(CompileError::new(K::DuplicateSetting(key.into()), src, s.span).note(
+                    src,
+                    first,
+                    "first set here",
+                ));
             }
         }
     }
@@ -469,11 +445,7 @@ impl Builder {
         for a in &item.annotations {
             let name = a.name.text.as_str();
             if seen.insert(name, a.span).is_some() {
-                self.push(CompileError::new(
-                    K::BadAnnotation(name.into(), "is given twice"),
-                    src,
-                    a.span,
-                ));
+                self.push(CompileError::new(K::BadAnnotation(name.into(), "is given twice"), src, a.span));
                 continue;
             }
             match (name, &a.value) {
@@ -481,11 +453,9 @@ impl Builder {
                     CompileError::new(K::BadAnnotation(name.into(), "needs a value"), src, a.span)
                         .help(format!("write `@{name}(\"...\")`")),
                 ),
-                ("locked", Some(_)) => self.push(CompileError::new(
-                    K::BadAnnotation(name.into(), "takes no value"),
-                    src,
-                    a.span,
-                )),
+                ("locked", Some(_)) => {
+                    self.push(CompileError::new(K::BadAnnotation(name.into(), "takes no value"), src, a.span))
+                }
                 ("id" | "cite" | "owner" | "message" | "locked", _) => {}
                 _ => self.push(
                     CompileError::new(K::UnknownAnnotation(name.into()), src, a.name.span)
@@ -498,11 +468,7 @@ impl Builder {
                 _ => !matches!(item.kind, ItemKind::Disable(_)),
             };
             if !applies {
-                self.push(CompileError::new(
-                    K::MisplacedAnnotation(name.into(), what),
-                    src,
-                    a.span,
-                ));
+                self.push(CompileError::new(K::MisplacedAnnotation(name.into(), what), src, a.span));
             }
         }
     }
@@ -511,9 +477,7 @@ impl Builder {
 
     fn lower(&mut self, m: Merged<'_>, layers: &[Layer], sources: &Sources) -> Option<policy::Policy> {
         let root = layers.last().map(|l| l.source).unwrap_or(0);
-        let (id, _, _) =
-            m.id.clone()
-                .unwrap_or_else(|| ("unnamed".into(), root, Span::new(0, 0)));
+        let (id, _, _) = m.id.clone().unwrap_or_else(|| ("unnamed".into(), root, Span::new(0, 0)));
         let timezone = match &m.timezone {
             Some((tz, src, span)) => self.timezone(tz, *src, *span),
             None => chrono_tz::UTC,
@@ -522,20 +486,19 @@ impl Builder {
         // Queues first: rules refer to them.
         let queue_names: Vec<String> = m.queues.iter().map(|q| q.node.name.text.clone()).collect();
         let queues: Vec<policy::Queue> = m.queues.iter().map(|q| self.queue(q, timezone)).collect();
-        let safe_queue = match &m.safe_queue {
-            Some((name, src, span)) => {
-                self.queue_ref(name, *src, *span, &queue_names);
-                name.clone()
-            }
-            None => {
-                self.push(
-                    CompileError::new(K::MissingSafeQueue, root, Span::new(0, 0)).help(
+        let safe_queue =
+            match &m.safe_queue {
+                Some((name, src, span)) => {
+                    self.queue_ref(name, *src, *span, &queue_names);
+                    name.clone()
+                }
+                None => {
+                    self.push(CompileError::new(K::MissingSafeQueue, root, Span::new(0, 0)).help(
                         "add `safe_queue <queue>` to the `policy` header: decisions that fail go there",
-                    ),
-                );
-                String::new()
-            }
-        };
+                    ));
+                    String::new()
+                }
+            };
 
         // Phrase sets and the automaton.
         if m.sets.len() > MAX_PHRASE_SETS {
@@ -552,15 +515,10 @@ impl Builder {
             let set_index = set_index as u32;
             for (text, src, span) in &set.phrases {
                 match builder.add(set_index, text) {
-                    Ok(_) => phrases.push(policy::PhraseInfo {
-                        set: set_index,
-                        text: text.clone(),
-                    }),
-                    Err(e) => self.push(CompileError::new(
-                        K::BadPhrase(text.clone(), e.to_string()),
-                        *src,
-                        *span,
-                    )),
+                    Ok(_) => phrases.push(policy::PhraseInfo { set: set_index, text: text.clone() }),
+                    Err(e) => {
+                        self.push(CompileError::new(K::BadPhrase(text.clone(), e.to_string()), *src, *span))
+                    }
                 }
             }
         }
@@ -571,25 +529,13 @@ impl Builder {
         if m.rules.len() > MAX_RULES {
             self.push(too_many("rules", m.rules.len(), MAX_RULES, root));
         }
-        let names = Names {
-            sets: &set_names,
-            rules: &[],
-            queues: &queue_names,
-            disclaimers: &disclaimer_names,
-        };
+        let names =
+            Names { sets: &set_names, rules: &[], queues: &queue_names, disclaimers: &disclaimer_names };
         let mut rules: Vec<policy::Rule> = m.rules.iter().map(|r| self.rule(r, &names, sources)).collect();
-        rules.sort_by(|a, b| {
-            a.tier
-                .cmp(&b.tier)
-                .then(b.rank.cmp(&a.rank))
-                .then(a.id.cmp(&b.id))
-        });
+        rules.sort_by(|a, b| a.tier.cmp(&b.tier).then(b.rank.cmp(&a.rank)).then(a.id.cmp(&b.id)));
         self.check_ids(&m.rules);
         let rule_names: Vec<String> = rules.iter().map(|r| r.name.clone()).collect();
-        let names = Names {
-            rules: &rule_names,
-            ..names
-        };
+        let names = Names { rules: &rule_names, ..names };
 
         let fallback = self.fallback(&m, &names);
         let disclaimers: Vec<policy::Disclaimer> =
@@ -603,13 +549,11 @@ impl Builder {
             .iter()
             .filter_map(|d: &policy::Disclaimer| d.when.as_ref())
             .for_each(|c| collect_sets(c, &mut found));
-        retention
-            .iter()
-            .for_each(|r: &policy::Retention| collect_sets(&r.when, &mut found));
+        retention.iter().for_each(|r: &policy::Retention| collect_sets(&r.when, &mut found));
         found.extend(fallback.frustration_phrases);
         found.extend(fallback.dissatisfied_phrases);
         used.extend(found);
-        super::lint::run(self, &m.rules, &rules, &m.sets, &used);
+        super::lint::run(self, root, &m.rules, &rules, &m.sets, &used);
 
         if self.problems.iter().any(CompileError::is_error) {
             return None;
@@ -635,10 +579,7 @@ impl Builder {
             phrase_sets: m
                 .sets
                 .iter()
-                .map(|s| policy::PhraseSetInfo {
-                    name: s.name.clone(),
-                    len: s.phrases.len(),
-                })
+                .map(|s| policy::PhraseSetInfo { name: s.name.clone(), len: s.phrases.len() })
                 .collect(),
             phrases,
             matcher,
@@ -647,10 +588,7 @@ impl Builder {
             disclaimers,
             retention,
             queues,
-            files: layers
-                .iter()
-                .filter_map(|l| sources.get(l.source).map(|s| s.name.clone()))
-                .collect(),
+            files: layers.iter().filter_map(|l| sources.get(l.source).map(|s| s.name.clone())).collect(),
         })
     }
 
@@ -753,11 +691,7 @@ impl Builder {
             Tier::Escalate if mentions_message(&when) => ReasonCode::Topic,
             Tier::Escalate => ReasonCode::BusinessRule,
         };
-        let default_priority = if r.tier == Tier::Emergency {
-            Priority::Urgent
-        } else {
-            Priority::Normal
-        };
+        let default_priority = if r.tier == Tier::Emergency { Priority::Urgent } else { Priority::Normal };
         let defined_at = sources
             .get(src)
             .map(|s| {
@@ -812,18 +746,12 @@ impl Builder {
     /// Lowers a condition, checking names and types. `allow_matched` is true in retention rules and disclaimers.
     fn cond(&mut self, c: &Condition, src: SourceId, names: &Names<'_>, allow_matched: bool) -> Cond {
         match &c.kind {
-            ConditionKind::And(parts) => Cond::And(
-                parts
-                    .iter()
-                    .map(|p| self.cond(p, src, names, allow_matched))
-                    .collect(),
-            ),
-            ConditionKind::Or(parts) => Cond::Or(
-                parts
-                    .iter()
-                    .map(|p| self.cond(p, src, names, allow_matched))
-                    .collect(),
-            ),
+            ConditionKind::And(parts) => {
+                Cond::And(parts.iter().map(|p| self.cond(p, src, names, allow_matched)).collect())
+            }
+            ConditionKind::Or(parts) => {
+                Cond::Or(parts.iter().map(|p| self.cond(p, src, names, allow_matched)).collect())
+            }
             ConditionKind::Not(inner) => Cond::Not(Box::new(self.cond(inner, src, names, allow_matched))),
             ConditionKind::Says(set) => match names.sets.iter().position(|s| *s == set.text) {
                 Some(i) => Cond::Says(i as u32),
@@ -858,10 +786,8 @@ impl Builder {
     fn compare(&mut self, field: &Name, op: &Spanned<CompareOp>, value: &Value, src: SourceId) -> Cond {
         let f = field.text.as_str();
         if let Some(attr) = f.strip_prefix("customer.") {
-            if matches!(
-                op.node,
-                CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge
-            ) && !matches!(value, Value::Number(_))
+            if matches!(op.node, CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge)
+                && !matches!(value, Value::Number(_))
             {
                 self.push(mismatch(f, "is compared by order only with numbers", value, src));
             }
@@ -883,10 +809,7 @@ impl Builder {
             return match (op.node, value) {
                 (CompareOp::Has | CompareOp::StartsWith, _) => {
                     self.push(CompileError::new(
-                        K::BadOperator {
-                            field: f.into(),
-                            op: op.node.symbol(),
-                        },
+                        K::BadOperator { field: f.into(), op: op.node.symbol() },
                         src,
                         op.span,
                     ));
@@ -909,12 +832,7 @@ impl Builder {
                 (_, Value::Number(n)) => {
                     if n.value < min || n.value > max {
                         self.push(CompileError::new(
-                            K::OutOfRange {
-                                field: f.into(),
-                                min,
-                                max,
-                                value: n.value,
-                            },
+                            K::OutOfRange { field: f.into(), min, max, value: n.value },
                             src,
                             n.span,
                         ));
@@ -931,10 +849,7 @@ impl Builder {
             "feedback" => Some((TextField::Feedback, &["positive", "negative"][..])),
             "channel" => Some((TextField::Channel, &[][..])),
             "page" => Some((TextField::Page, &[][..])),
-            "weekday" => Some((
-                TextField::Weekday,
-                &["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][..],
-            )),
+            "weekday" => Some((TextField::Weekday, &["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][..])),
             "intent" => None,
             _ => {
                 self.push(
@@ -954,10 +869,7 @@ impl Builder {
         };
         if !allowed.contains(&op.node) {
             self.push(CompileError::new(
-                K::BadOperator {
-                    field: f.into(),
-                    op: op.node.symbol(),
-                },
+                K::BadOperator { field: f.into(), op: op.node.symbol() },
                 src,
                 op.span,
             ));
@@ -993,17 +905,11 @@ impl Builder {
                         canonical.push(v);
                         continue;
                     }
-                    match known
-                        .iter()
-                        .find(|k| k.eq_ignore_ascii_case(&v) || weekday_long(k, &v))
-                    {
+                    match known.iter().find(|k| k.eq_ignore_ascii_case(&v) || weekday_long(k, &v)) {
                         Some(k) => canonical.push(k.to_string()),
                         None => self.push(
                             CompileError::new(
-                                K::UnknownValue {
-                                    field: f.into(),
-                                    value: v.clone(),
-                                },
+                                K::UnknownValue { field: f.into(), value: v.clone() },
                                 src,
                                 value.span(),
                             )
@@ -1093,19 +999,10 @@ impl Builder {
             }
         }
         let text = text.unwrap_or_else(|| {
-            self.push(CompileError::new(
-                K::MissingText(d.name.text.clone()),
-                def.source,
-                d.name.span,
-            ));
+            self.push(CompileError::new(K::MissingText(d.name.text.clone()), def.source, d.name.span));
             String::new()
         });
-        policy::Disclaimer {
-            name: d.name.text.clone(),
-            text,
-            show,
-            when,
-        }
+        policy::Disclaimer { name: d.name.text.clone(), text, show, when }
     }
 
     fn retain(&mut self, def: &Def<'_, Retain>, names: &Names<'_>) -> policy::Retention {
@@ -1275,17 +1172,11 @@ pub const FIELDS: [&str; 11] = [
 ];
 
 fn weekday_long(short: &str, value: &str) -> bool {
-    value.len() > 3
-        && value
-            .to_ascii_lowercase()
-            .starts_with(&short.to_ascii_lowercase())
+    value.len() > 3 && value.to_ascii_lowercase().starts_with(&short.to_ascii_lowercase())
 }
 
 fn says(set: &Name, span: Span) -> Condition {
-    Condition {
-        kind: ConditionKind::Says(set.clone()),
-        span,
-    }
+    Condition { kind: ConditionKind::Says(set.clone()), span }
 }
 
 pub(super) fn collect_sets(c: &Cond, out: &mut Vec<u32>) {
@@ -1326,11 +1217,7 @@ fn describe_value(v: &Value) -> &'static str {
 
 fn mismatch(field: &str, expected: &'static str, found: &Value, src: SourceId) -> CompileError {
     CompileError::new(
-        K::TypeMismatch {
-            field: field.into(),
-            expected,
-            found: describe_value(found),
-        },
+        K::TypeMismatch { field: field.into(), expected, found: describe_value(found) },
         src,
         found.span(),
     )
@@ -1348,21 +1235,13 @@ fn locked<T>(
     action: &'static str,
 ) -> CompileError {
     let pack = old.pack.unwrap_or("this policy").to_string();
-    CompileError::new(
-        K::LockedRule {
-            rule: name.text.clone(),
-            pack,
-            action,
-        },
-        src,
-        name.span,
-    )
-    .note(
-        old.source,
-        old_name,
-        "locked here: a compliance floor no extending policy may remove or weaken",
-    )
-    .help("add a new rule beside it instead, or extend its phrase sets with `extend phrases`")
+    CompileError::new(K::LockedRule { rule: name.text.clone(), pack, action }, src, name.span)
+        .note(
+            old.source,
+            old_name,
+            "locked here: a compliance floor no extending policy may remove or weaken",
+        )
+        .help("add a new rule beside it instead, or extend its phrase sets with `extend phrases`")
 }
 
 fn pack_of(layers: &[Layer], source: SourceId) -> String {
@@ -1402,10 +1281,7 @@ fn fallback_key(c: &FallbackClause) -> &'static str {
 fn content_hash(layers: &[Layer], sources: &Sources) -> String {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     for layer in layers {
-        let text = sources
-            .get(layer.source)
-            .map(|s| s.text.as_bytes())
-            .unwrap_or_default();
+        let text = sources.get(layer.source).map(|s| s.text.as_bytes()).unwrap_or_default();
         ctx.update(&(text.len() as u64).to_be_bytes());
         ctx.update(text);
     }

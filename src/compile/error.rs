@@ -20,12 +20,7 @@ pub struct CompileError {
 impl CompileError {
     /// A problem of `kind` at `span` in `source`.
     pub fn new(kind: CompileErrorKind, source: SourceId, span: Span) -> Self {
-        CompileError {
-            kind,
-            location: Location { source, span },
-            help: None,
-            notes: Vec::new(),
-        }
+        CompileError { kind, location: Location { source, span }, help: None, notes: Vec::new() }
     }
 
     /// Adds a hint.
@@ -262,8 +257,8 @@ pub enum CompileErrorKind {
     #[error("the phrase `{0}` contains {1}")]
     SuspiciousPhrase(String, String),
     /// Two rules of one tier can both match and route differently without `rank`.
-    #[error("the rules `{0}` and `{1}` are in one tier, can both match, and route to different queues")]
-    AmbiguousRoute(String, String),
+    #[error("the rules `{0}` and `{1}`{2} are in one tier, can both match, and route to different queues")]
+    AmbiguousRoute(String, String, String),
     /// A phrase set that no rule uses.
     #[error("the phrase set `{0}` is not used by any rule")]
     UnusedPhraseSet(String),

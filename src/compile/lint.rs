@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use crate::diagnostic::SourceId;
 use crate::syntax::ast::{self, CompareOp, Tier};
 
 use super::build::{Builder, Def as Definition, MergedSet as Set, collect_sets};
@@ -17,13 +18,19 @@ use super::error::{CompileError, CompileErrorKind as K};
 use super::policy::{Cond, NumberField, Rule};
 
 /// Runs every lint, pushing warnings into the builder.
+///
+/// Only the file being compiled is linted: a pack's lints are its authors' business, shown when the pack itself
+/// is checked, and would only be noise to the person extending it.
 pub(super) fn run(
-    b: &mut Builder,
+    builder: &mut Builder,
+    root: SourceId,
     defs: &[Definition<'_, ast::Rule>],
     rules: &[Rule],
     sets: &[Set],
     used: &HashSet<u32>,
 ) {
+    let mut lints = Builder { problems: Vec::new() };
+    let b = &mut lints;
     for def in defs {
         let r = def.node;
         if def.annotation("id").is_none() {
@@ -49,13 +56,10 @@ pub(super) fn run(
     ambiguous_routes(b, defs, rules);
     for (i, set) in sets.iter().enumerate() {
         if set.from_root && !used.contains(&(i as u32)) {
-            b.problems.push(CompileError::new(
-                K::UnusedPhraseSet(set.name.clone()),
-                set.source,
-                set.span,
-            ));
+            b.problems.push(CompileError::new(K::UnusedPhraseSet(set.name.clone()), set.source, set.span));
         }
     }
+    builder.problems.extend(lints.problems.into_iter().filter(|p| p.location.source == root));
 }
 
 fn suggested_id(r: &ast::Rule) -> String {
@@ -96,9 +100,7 @@ fn empty_interval(parts: &[Cond]) -> Option<String> {
         let Cond::Number(field, op, v) = p else { continue };
         let name = field_name(*field);
         let (lo, lo_strict, hi, hi_strict) =
-            bounds
-                .entry(name)
-                .or_insert((f64::NEG_INFINITY, false, f64::INFINITY, false));
+            bounds.entry(name).or_insert((f64::NEG_INFINITY, false, f64::INFINITY, false));
         match op {
             CompareOp::Gt | CompareOp::Ge if *v > *lo || (*v == *lo && *op == CompareOp::Gt) => {
                 *lo = *v;
@@ -121,12 +123,10 @@ fn empty_interval(parts: &[Cond]) -> Option<String> {
             _ => {}
         }
     }
-    bounds
-        .into_iter()
-        .find_map(|(name, (lo, lo_strict, hi, hi_strict))| {
-            let empty = lo > hi || (lo == hi && (lo_strict || hi_strict));
-            empty.then(|| format!("no value of `{name}` satisfies every comparison"))
-        })
+    bounds.into_iter().find_map(|(name, (lo, lo_strict, hi, hi_strict))| {
+        let empty = lo > hi || (lo == hi && (lo_strict || hi_strict));
+        empty.then(|| format!("no value of `{name}` satisfies every comparison"))
+    })
 }
 
 fn field_name(f: NumberField) -> &'static str {
@@ -159,12 +159,8 @@ fn phrases(b: &mut Builder, rules: &[Rule], sets: &[Set]) {
         for (text, src, span) in &set.phrases {
             for s in crate::text::suspicious_chars(text) {
                 b.problems.push(
-                    CompileError::new(
-                        K::SuspiciousPhrase(text.clone(), s.description.clone()),
-                        *src,
-                        *span,
-                    )
-                    .help("retype the phrase: such characters make it look right but never match"),
+                    CompileError::new(K::SuspiciousPhrase(text.clone(), s.description.clone()), *src, *span)
+                        .help("retype the phrase: such characters make it look right but never match"),
                 );
             }
             let Ok(normal) = crate::text::normalize_phrase(text) else {
@@ -183,10 +179,7 @@ fn phrases(b: &mut Builder, rules: &[Rule], sets: &[Set]) {
             };
             match first_seen.get(&normal) {
                 Some((other, other_tier)) if *other_tier != tier && reported.insert((*other, i)) => {
-                    let other_name = sets
-                        .get(*other as usize)
-                        .map(|s| s.name.clone())
-                        .unwrap_or_default();
+                    let other_name = sets.get(*other as usize).map(|s| s.name.clone()).unwrap_or_default();
                     b.problems.push(
                         CompileError::new(
                             K::PhraseInTwoTiers {
@@ -211,23 +204,33 @@ fn phrases(b: &mut Builder, rules: &[Rule], sets: &[Set]) {
     }
 }
 
+/// One warning per rule that shares its tier with rules routing elsewhere, none of them having a `rank`.
 fn ambiguous_routes(b: &mut Builder, defs: &[Definition<'_, ast::Rule>], rules: &[Rule]) {
-    for (i, a) in rules.iter().enumerate() {
-        for other in rules.iter().skip(i + 1) {
-            let differ = a.route.is_some() && other.route.is_some() && a.route != other.route;
-            if a.tier != other.tier || !differ || a.rank != 0 || other.rank != 0 {
-                continue;
-            }
-            if let Some(def) = defs.iter().find(|d| d.node.name.text == other.name) {
-                b.problems.push(
-                    CompileError::new(
-                        K::AmbiguousRoute(a.id.clone(), other.id.clone()),
-                        def.source,
-                        def.node.name.span,
-                    )
-                    .help("give one of them `rank <n>` (higher wins); without it the rule id decides"),
-                );
-            }
+    for def in defs {
+        let Some(rule) = rules.iter().find(|r| r.name == def.node.name.text) else {
+            continue;
+        };
+        if rule.rank != 0 || rule.route.is_none() {
+            continue;
+        }
+        let others: Vec<&Rule> = rules
+            .iter()
+            .filter(|o| o.name != rule.name && o.tier == rule.tier && o.rank == 0)
+            .filter(|o| o.route.is_some() && o.route != rule.route)
+            .collect();
+        if let Some(first) = others.first() {
+            let more = match others.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            b.problems.push(
+                CompileError::new(
+                    K::AmbiguousRoute(rule.id.clone(), first.id.clone(), more),
+                    def.source,
+                    def.node.name.span,
+                )
+                .help("give one of them `rank <n>` (higher wins); without it the rule id decides"),
+            );
         }
     }
 }

@@ -49,18 +49,12 @@ pub struct Output {
 impl Output {
     /// The number of errors.
     pub fn errors(&self) -> usize {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count()
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
     }
 
     /// The number of warnings.
     pub fn warnings(&self) -> usize {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Warning)
-            .count()
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Warning).count()
     }
 }
 
@@ -70,20 +64,14 @@ pub fn compile_source(name: &str, text: &str, options: &Options) -> Output {
     let root = sources.add(name, text);
     let mut diagnostics = Vec::new();
     let Some(layers) = build::load_chain(&mut sources, root, options, &mut diagnostics) else {
-        return Output {
-            policy: None,
-            diagnostics,
-            sources,
-        };
+        return Output { policy: None, diagnostics, sources };
     };
     let mut builder = build::Builder { problems: Vec::new() };
     let policy = builder.build(&layers, &sources);
     diagnostics.extend(builder.problems.iter().map(CompileError::to_diagnostic));
-    Output {
-        policy,
-        diagnostics,
-        sources,
-    }
+    // Reported in reading order: by file (the local one first), then by position.
+    diagnostics.sort_by_key(|d| (d.location.source, d.location.span.start));
+    Output { policy, diagnostics, sources }
 }
 
 /// Compiles a policy file. An unreadable file is an `Err` with the reason in words.
@@ -99,10 +87,7 @@ pub fn compile_file(path: &Path, options: &Options) -> Result<Output, String> {
 
 /// Compiles the built-in default policy (the `common` pack).
 pub fn builtin_default() -> Output {
-    let (_, path, text) = packs::BUILTIN
-        .iter()
-        .find(|(n, _, _)| *n == packs::DEFAULT_PACK)
-        .copied()
-        .unwrap_or(("", "", ""));
+    let (_, path, text) =
+        packs::BUILTIN.iter().find(|(n, _, _)| *n == packs::DEFAULT_PACK).copied().unwrap_or(("", "", ""));
     compile_source(&format!("<builtin>/{path}"), text, &Options::default())
 }

@@ -7,11 +7,8 @@
 use std::path::{Path, PathBuf};
 
 /// The packs embedded in the binary, by name: `(name, display path, text)`.
-pub const BUILTIN: &[(&str, &str, &str)] = &[(
-    "common",
-    "policies/common/common.policy",
-    include_str!("../../policies/common/common.policy"),
-)];
+pub const BUILTIN: &[(&str, &str, &str)] =
+    &[("common", "policies/common/common.policy", include_str!("../../policies/common/common.policy"))];
 
 /// The name of the pack used when no policy is given.
 pub const DEFAULT_PACK: &str = "common";
@@ -28,10 +25,7 @@ pub struct FoundPack {
 /// Looks a pack up by name. `Err` carries an I/O problem reading a file that exists.
 pub fn find(name: &str, dirs: &[PathBuf]) -> Result<Option<FoundPack>, String> {
     for dir in dirs {
-        for candidate in [
-            dir.join(format!("{name}.policy")),
-            dir.join(name).join(format!("{name}.policy")),
-        ] {
+        for candidate in [dir.join(format!("{name}.policy")), dir.join(name).join(format!("{name}.policy"))] {
             if candidate.is_file() {
                 return read(&candidate).map(Some);
             }
@@ -40,10 +34,7 @@ pub fn find(name: &str, dirs: &[PathBuf]) -> Result<Option<FoundPack>, String> {
     Ok(BUILTIN
         .iter()
         .find(|(n, _, _)| *n == name)
-        .map(|(_, path, text)| FoundPack {
-            name: format!("<builtin>/{path}"),
-            text: text.to_string(),
-        }))
+        .map(|(_, path, text)| FoundPack { name: format!("<builtin>/{path}"), text: text.to_string() }))
 }
 
 /// Every pack name that `find` could return, for "did you mean".
@@ -67,9 +58,6 @@ pub fn known_names(dirs: &[PathBuf]) -> Vec<String> {
 
 fn read(path: &Path) -> Result<FoundPack, String> {
     std::fs::read_to_string(path)
-        .map(|text| FoundPack {
-            name: path.display().to_string(),
-            text,
-        })
+        .map(|text| FoundPack { name: path.display().to_string(), text })
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
 }

@@ -321,13 +321,5 @@ pub struct Queue {
 pub const CHANNELS: [&str; 4] = ["live_chat", "ticket", "email", "callback"];
 
 /// The fields a retention rule may redact.
-pub const REDACTABLE: [&str; 8] = [
-    "email",
-    "phone",
-    "ssn",
-    "card_number",
-    "date_of_birth",
-    "dob",
-    "account_number",
-    "record_number",
-];
+pub const REDACTABLE: [&str; 8] =
+    ["email", "phone", "ssn", "card_number", "date_of_birth", "dob", "account_number", "record_number"];

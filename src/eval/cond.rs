@@ -24,9 +24,7 @@ pub(super) struct Facts<'a> {
 impl Facts<'_> {
     /// Whether a phrase of `set` occurs, honouring negation as the rule asks.
     pub fn says(&self, set: u32, negation: NegationMode) -> bool {
-        self.hits
-            .iter()
-            .any(|h| h.set == set && (negation == NegationMode::Ignored || !h.negated))
+        self.hits.iter().any(|h| h.set == set && (negation == NegationMode::Ignored || !h.negated))
     }
 
     fn number(&self, field: NumberField) -> Option<f64> {
@@ -66,11 +64,9 @@ pub(super) fn holds(c: &Cond, facts: &Facts<'_>, negation: NegationMode) -> bool
             let any = facts.event.intents.iter().any(|i| values.iter().any(|v| v == i));
             if *op == CompareOp::Ne { !any } else { any }
         }
-        Cond::Customer(attr, op, lit) => facts
-            .event
-            .customer
-            .get(attr)
-            .is_some_and(|v| compare_json(v, *op, lit)),
+        Cond::Customer(attr, op, lit) => {
+            facts.event.customer.get(attr).is_some_and(|v| compare_json(v, *op, lit))
+        }
     }
 }
 
@@ -134,47 +130,30 @@ pub(super) fn explain(c: &Cond, facts: &Facts<'_>, negation: NegationMode, text:
     match c {
         Cond::True => "always [yes]".into(),
         Cond::And(parts) | Cond::Or(parts) => {
-            let sep = if matches!(c, Cond::And(_)) {
-                " and "
-            } else {
-                " or "
-            };
+            let sep = if matches!(c, Cond::And(_)) { " and " } else { " or " };
             let inner: Vec<String> = parts.iter().map(|p| explain(p, facts, negation, text)).collect();
             format!("({})", inner.join(sep))
         }
-        Cond::Not(inner) => format!(
-            "not {} [{}]",
-            explain(inner, facts, negation, text),
-            mark(holds(c, facts, negation))
-        ),
+        Cond::Not(inner) => {
+            format!("not {} [{}]", explain(inner, facts, negation, text), mark(holds(c, facts, negation)))
+        }
         Cond::Says(set) => {
-            let name = policy
-                .phrase_sets
-                .get(*set as usize)
-                .map(|s| s.name.as_str())
-                .unwrap_or("?");
+            let name = policy.phrase_sets.get(*set as usize).map(|s| s.name.as_str()).unwrap_or("?");
             let found: Vec<String> = facts
                 .hits
                 .iter()
                 .filter(|h| h.set == *set)
                 .map(|h| {
                     let quoted = text.get(h.span.clone()).unwrap_or("");
-                    let negated = if h.negated && negation == NegationMode::Respected {
-                        ", negated"
-                    } else {
-                        ""
-                    };
+                    let negated =
+                        if h.negated && negation == NegationMode::Respected { ", negated" } else { "" };
                     format!("\"{quoted}\" at {}..{}{negated}", h.span.start, h.span.end)
                 })
                 .collect();
             if found.is_empty() {
                 format!("says {name} [no: no phrase found]")
             } else {
-                format!(
-                    "says {name} [{}: {}]",
-                    mark(facts.says(*set, negation)),
-                    found.join(", ")
-                )
+                format!("says {name} [{}: {}]", mark(facts.says(*set, negation)), found.join(", "))
             }
         }
         Cond::Matched(rule) => {
@@ -182,10 +161,7 @@ pub(super) fn explain(c: &Cond, facts: &Facts<'_>, negation: NegationMode, text:
             format!("matched {name} [{}]", mark(holds(c, facts, negation)))
         }
         Cond::Number(field, op, v) => {
-            let actual = facts
-                .number(*field)
-                .map(|x| x.to_string())
-                .unwrap_or_else(|| "absent".into());
+            let actual = facts.number(*field).map(|x| x.to_string()).unwrap_or_else(|| "absent".into());
             format!(
                 "{} {} {v} [{}: {actual}]",
                 field_name(*field),
@@ -194,24 +170,13 @@ pub(super) fn explain(c: &Cond, facts: &Facts<'_>, negation: NegationMode, text:
             )
         }
         Cond::NumberIn(field, values) => {
-            let actual = facts
-                .number(*field)
-                .map(|x| x.to_string())
-                .unwrap_or_else(|| "absent".into());
-            format!(
-                "{} in {values:?} [{}: {actual}]",
-                field_name(*field),
-                mark(holds(c, facts, negation))
-            )
+            let actual = facts.number(*field).map(|x| x.to_string()).unwrap_or_else(|| "absent".into());
+            format!("{} in {values:?} [{}: {actual}]", field_name(*field), mark(holds(c, facts, negation)))
         }
         Cond::Text(field, op, values) => {
             let actual = facts.text(*field).unwrap_or_else(|| "absent".into());
-            format!(
-                "{field:?} {} {values:?} [{}: {actual}]",
-                op.symbol(),
-                mark(holds(c, facts, negation))
-            )
-            .to_lowercase()
+            format!("{field:?} {} {values:?} [{}: {actual}]", op.symbol(), mark(holds(c, facts, negation)))
+                .to_lowercase()
         }
         Cond::Intent(op, values) => {
             format!(
@@ -222,17 +187,9 @@ pub(super) fn explain(c: &Cond, facts: &Facts<'_>, negation: NegationMode, text:
             )
         }
         Cond::Customer(attr, op, lit) => {
-            let actual = facts
-                .event
-                .customer
-                .get(attr)
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "absent".into());
-            format!(
-                "customer.{attr} {} {lit:?} [{}: {actual}]",
-                op.symbol(),
-                mark(holds(c, facts, negation))
-            )
+            let actual =
+                facts.event.customer.get(attr).map(|v| v.to_string()).unwrap_or_else(|| "absent".into());
+            format!("customer.{attr} {} {lit:?} [{}: {actual}]", op.symbol(), mark(holds(c, facts, negation)))
         }
     }
 }

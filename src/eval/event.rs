@@ -106,20 +106,18 @@ pub struct EventError {
 }
 
 impl Event {
-    /// Parses one JSON event. The error names the field and position.
+    /// Parses one JSON event. The error names the field and position. Ranges are checked by
+    /// [`Event::validate`], which [`crate::eval::decide`] calls (an out-of-range event fails safe to a person).
     pub fn from_json(line: &str) -> Result<Event, String> {
-        let event: Event = serde_json::from_str(line).map_err(|e| describe_json_error(&e))?;
-        event.validate().map_err(|e| e.to_string())?;
-        Ok(event)
+        serde_json::from_str(line).map_err(|e| describe_json_error(&e))
     }
 
     /// Checks ranges and limits that JSON types cannot express.
     pub fn validate(&self) -> Result<(), EventError> {
         let range = |field: &'static str, v: Option<f64>, lo: f64, hi: f64| match v {
-            Some(v) if !(lo..=hi).contains(&v) => Err(EventError {
-                field,
-                problem: format!("must be between {lo} and {hi}, not {v}"),
-            }),
+            Some(v) if !(lo..=hi).contains(&v) => {
+                Err(EventError { field, problem: format!("must be between {lo} and {hi}, not {v}") })
+            }
             _ => Ok(()),
         };
         range("confidence", self.confidence, 0.0, 1.0)?;

@@ -46,16 +46,11 @@ pub fn decide_with(
     }
     // INVARIANT: evaluation does not panic (the crate denies panicking constructs); if a dependency ever does,
     // the customer still reaches a person.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        evaluate(policy, state, event, options)
-    })) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evaluate(policy, state, event, options))) {
         Ok(result) => result,
-        Err(_) => fail_safe(
-            policy,
-            state,
-            event,
-            vec!["internal error while evaluating; this is a bug".into()],
-        ),
+        Err(_) => {
+            fail_safe(policy, state, event, vec!["internal error while evaluating; this is a bug".into()])
+        }
     }
 }
 
@@ -67,21 +62,14 @@ pub fn fail_safe(
     errors: Vec<String>,
 ) -> (Decision, ConversationState) {
     let time = event.time.unwrap_or_else(Utc::now);
-    let next = ConversationState {
-        phase: Phase::Waiting,
-        queue: Some(policy.safe_queue.clone()),
-        ..state.clone()
-    };
+    let next =
+        ConversationState { phase: Phase::Waiting, queue: Some(policy.safe_queue.clone()), ..state.clone() };
     let route = route_to(policy, &policy.safe_queue, Priority::High, event, time);
     let decision = Decision {
         conversation: event.conversation.clone(),
         turn: state.turn,
         time,
-        action: if route.open_now {
-            Action::Handoff
-        } else {
-            Action::Capture
-        },
+        action: if route.open_now { Action::Handoff } else { Action::Capture },
         reasons: vec![ReasonCode::EngineError],
         determining: Vec::new(),
         rules: Vec::new(),
@@ -89,10 +77,7 @@ pub fn fail_safe(
         route: Some(route),
         disclaimers: Vec::new(),
         retention: None,
-        signals: Signals {
-            strikes: state.strikes,
-            ..Signals::default()
-        },
+        signals: Signals { strikes: state.strikes, ..Signals::default() },
         state: Phase::Waiting,
         policy: policy_ref(policy),
         errors,
@@ -102,11 +87,7 @@ pub fn fail_safe(
 }
 
 fn policy_ref(policy: &Policy) -> PolicyRef {
-    PolicyRef {
-        id: policy.id.clone(),
-        version: policy.version.clone(),
-        hash: policy.hash.clone(),
-    }
+    PolicyRef { id: policy.id.clone(), version: policy.version.clone(), hash: policy.hash.clone() }
 }
 
 fn evaluate(
@@ -122,10 +103,7 @@ fn evaluate(
     if is_message {
         next.turn = next.turn.saturating_add(1);
         if next.phase == Phase::Closed {
-            next = ConversationState {
-                turn: 1,
-                ..ConversationState::default()
-            };
+            next = ConversationState { turn: 1, ..ConversationState::default() };
         }
     }
 
@@ -139,9 +117,8 @@ fn evaluate(
         _ => None,
     };
     let frustration = frustration_score(policy, &scan, text, event);
-    let dissatisfied = fb
-        .dissatisfied_phrases
-        .is_some_and(|set| scan.hits.iter().any(|h| h.set == set && !h.negated));
+    let dissatisfied =
+        fb.dissatisfied_phrases.is_some_and(|set| scan.hits.iter().any(|h| h.set == set && !h.negated));
     let weak = matches!((event.confidence, fb.weak_below), (Some(c), Some(w)) if c < w);
     let rephrased = matches!((rephrase, fb.rephrase_above), (Some(s), Some(t)) if s > t);
     let thumbs_down = event.feedback == Some(Feedback::Negative);
@@ -164,11 +141,7 @@ fn evaluate(
         matched: &[],
     };
     let matched: Vec<bool> = if is_message {
-        policy
-            .rules
-            .iter()
-            .map(|r| cond::holds(&r.when, &facts, r.negation))
-            .collect()
+        policy.rules.iter().map(|r| cond::holds(&r.when, &facts, r.negation)).collect()
     } else {
         vec![false; policy.rules.len()]
     };
@@ -181,16 +154,9 @@ fn evaluate(
     let mut route = None;
     let action = match (next.phase, winner.and_then(|i| policy.rules.get(i))) {
         // A person owns the conversation, or is about to: the bot holds, except in an emergency.
-        (Phase::Human | Phase::Waiting, Some(rule)) if rule.tier == Tier::Emergency => self::emergency(
-            policy,
-            rule,
-            event,
-            time,
-            &mut say,
-            &mut route,
-            &mut reasons,
-            &mut determining,
-        ),
+        (Phase::Human | Phase::Waiting, Some(rule)) if rule.tier == Tier::Emergency => {
+            self::emergency(policy, rule, event, time, &mut say, &mut route, &mut reasons, &mut determining)
+        }
         _ if matches!(event.kind, EventKind::AgentJoined) => {
             next.phase = Phase::Human;
             next.strikes = 0;
@@ -218,16 +184,9 @@ fn evaluate(
             say.push(format!("You're in the queue for {queue}; a person will pick up this conversation with everything you've written so far."));
             Action::Hold
         }
-        (_, Some(rule)) if rule.tier == Tier::Emergency => self::emergency(
-            policy,
-            rule,
-            event,
-            time,
-            &mut say,
-            &mut route,
-            &mut reasons,
-            &mut determining,
-        ),
+        (_, Some(rule)) if rule.tier == Tier::Emergency => {
+            self::emergency(policy, rule, event, time, &mut say, &mut route, &mut reasons, &mut determining)
+        }
         (_, Some(rule)) => {
             reasons.push(rule.reason);
             determining.push(rule.id.clone());
@@ -235,11 +194,7 @@ fn evaluate(
             let queue = rule.route.clone().unwrap_or_else(|| policy.safe_queue.clone());
             let r = route_to(policy, &queue, rule.priority, event, time);
             say.push(r.message.clone());
-            let action = if r.open_now {
-                Action::Handoff
-            } else {
-                Action::Capture
-            };
+            let action = if r.open_now { Action::Handoff } else { Action::Capture };
             route = Some(r);
             action
         }
@@ -271,11 +226,7 @@ fn evaluate(
                 let queue = fb.route.clone().unwrap_or_else(|| policy.safe_queue.clone());
                 let r = route_to(policy, &queue, fb.priority, event, time);
                 say.push(r.message.clone());
-                let action = if r.open_now {
-                    Action::Handoff
-                } else {
-                    Action::Capture
-                };
+                let action = if r.open_now { Action::Handoff } else { Action::Capture };
                 route = Some(r);
                 action
             }
@@ -304,10 +255,7 @@ fn evaluate(
         })
         .collect();
 
-    let facts = Facts {
-        matched: &matched,
-        ..facts
-    };
+    let facts = Facts { matched: &matched, ..facts };
     let disclaimers = disclaimers(policy, &matched, &facts, &mut next);
     let retention = retention(policy, &facts, time);
     let explain = options.explain.then(|| {
@@ -336,12 +284,7 @@ fn evaluate(
         say,
         disclaimers,
         retention,
-        signals: Signals {
-            confidence: event.confidence,
-            strikes: next.strikes,
-            frustration,
-            rephrase,
-        },
+        signals: Signals { confidence: event.confidence, strikes: next.strikes, frustration, rephrase },
         state: next.phase,
         policy: policy_ref(policy),
         errors: Vec::new(),
@@ -365,13 +308,7 @@ fn emergency(
     determining.push(rule.id.clone());
     say.extend(rule.say.clone());
     let queue = rule.route.clone().unwrap_or_else(|| policy.safe_queue.clone());
-    *route = Some(route_to(
-        policy,
-        &queue,
-        Priority::Urgent.max(rule.priority),
-        event,
-        time,
-    ));
+    *route = Some(route_to(policy, &queue, Priority::Urgent.max(rule.priority), event, time));
     Action::Emergency
 }
 
@@ -382,16 +319,8 @@ fn phrase_matches(policy: &Policy, rule: &Rule, hits: &[crate::text::Hit], text:
     hits.iter()
         .filter(|h| sets.contains(&h.set))
         .map(|h| PhraseMatch {
-            set: policy
-                .phrase_sets
-                .get(h.set as usize)
-                .map(|s| s.name.clone())
-                .unwrap_or_default(),
-            phrase: policy
-                .phrases
-                .get(h.phrase as usize)
-                .map(|p| p.text.clone())
-                .unwrap_or_default(),
+            set: policy.phrase_sets.get(h.set as usize).map(|s| s.name.clone()).unwrap_or_default(),
+            phrase: policy.phrases.get(h.phrase as usize).map(|p| p.text.clone()).unwrap_or_default(),
             text: text.get(h.span.clone()).unwrap_or("").to_string(),
             start: h.span.start,
             end: h.span.end,
@@ -435,11 +364,7 @@ fn frustration_score(policy: &Policy, scan: &crate::text::Scan, text: &str, even
 /// says nobody is online.
 fn route_to(policy: &Policy, queue: &str, priority: Priority, event: &Event, _time: DateTime<Utc>) -> Route {
     let q = policy.queue(queue);
-    let staffed = event
-        .agents_online
-        .as_ref()
-        .and_then(|m| m.get(queue).copied())
-        .unwrap_or(true);
+    let staffed = event.agents_online.as_ref().and_then(|m| m.get(queue).copied()).unwrap_or(true);
     let open = staffed;
     let wait = q.and_then(|q| q.wait.clone());
     if open {
@@ -515,10 +440,7 @@ fn disclaimers(
             if !already {
                 next.disclaimers_shown.push(d.name.clone());
             }
-            shown.push(ShownDisclaimer {
-                name: d.name.clone(),
-                text: d.text.clone(),
-            });
+            shown.push(ShownDisclaimer { name: d.name.clone(), text: d.text.clone() });
         }
     }
     shown
@@ -551,22 +473,14 @@ fn retention(policy: &Policy, facts: &Facts<'_>, time: DateTime<Utc>) -> Option<
     }
     redact.sort();
     redact.dedup();
-    best.map(|b| RetentionDecision {
-        redact,
-        legal_hold: hold,
-        ..b
-    })
+    best.map(|b| RetentionDecision { redact, legal_hold: hold, ..b })
 }
 
 fn keep_until(time: DateTime<Utc>, (n, unit): (u32, PeriodUnit)) -> DateTime<Utc> {
     let far = DateTime::<Utc>::MAX_UTC;
     match unit {
-        PeriodUnit::Days => time
-            .checked_add_signed(chrono::Duration::days(i64::from(n)))
-            .unwrap_or(far),
+        PeriodUnit::Days => time.checked_add_signed(chrono::Duration::days(i64::from(n))).unwrap_or(far),
         PeriodUnit::Months => time.checked_add_months(Months::new(n)).unwrap_or(far),
-        PeriodUnit::Years => time
-            .checked_add_months(Months::new(n.saturating_mul(12)))
-            .unwrap_or(far),
+        PeriodUnit::Years => time.checked_add_months(Months::new(n.saturating_mul(12))).unwrap_or(far),
     }
 }

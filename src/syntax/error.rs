@@ -42,6 +42,9 @@ impl SyntaxError {
                 Some("split the policy, or move phrase lists into a pack".into())
             }
             SyntaxErrorKind::TooDeep { .. } => Some("split the condition into simpler rules".into()),
+            SyntaxErrorKind::UnclosedString => {
+                Some("add the closing `\"`; a string cannot span lines (write `\\n`)".into())
+            }
             SyntaxErrorKind::IntegerTooLarge | SyntaxErrorKind::BadNumber => None,
             SyntaxErrorKind::Internal(_) => {
                 Some("this is a bug in handrail; please report it with the file".into())
@@ -54,6 +57,7 @@ impl SyntaxError {
         match self.kind {
             SyntaxErrorKind::Unexpected { .. } => "syntax::unexpected",
             SyntaxErrorKind::MixedAndOr => "syntax::mixed-and-or",
+            SyntaxErrorKind::UnclosedString => "syntax::unclosed-string",
             SyntaxErrorKind::BadEscape => "syntax::bad-escape",
             SyntaxErrorKind::IntegerTooLarge => "syntax::integer-too-large",
             SyntaxErrorKind::BadNumber => "syntax::bad-number",
@@ -75,6 +79,9 @@ pub enum SyntaxErrorKind {
         /// What was there.
         found: String,
     },
+    /// A string without its closing quote on the same line.
+    #[error("this string is not closed before the end of the line")]
+    UnclosedString,
     /// `a and b or c` without parentheses.
     #[error("`and` and `or` are mixed without parentheses")]
     MixedAndOr,
@@ -115,9 +122,5 @@ fn list(expected: &[String]) -> String {
 }
 
 fn found_words(found: &str) -> String {
-    if found.is_empty() {
-        "the end of the file".to_string()
-    } else {
-        format!("`{found}`")
-    }
+    if found.is_empty() { "the end of the file".to_string() } else { format!("`{found}`") }
 }

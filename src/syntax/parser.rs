@@ -32,10 +32,7 @@ use grammar::{PolicyParser, Rule};
 pub fn parse(source: &str) -> Result<PolicyFile, SyntaxError> {
     if source.len() > MAX_SOURCE_BYTES {
         return Err(SyntaxError::new(
-            SyntaxErrorKind::FileTooLarge {
-                size: source.len(),
-                limit: MAX_SOURCE_BYTES,
-            },
+            SyntaxErrorKind::FileTooLarge { size: source.len(), limit: MAX_SOURCE_BYTES },
             Span::new(0, 0),
         ));
     }
@@ -48,10 +45,7 @@ pub fn parse(source: &str) -> Result<PolicyFile, SyntaxError> {
             items.push(item(pair)?);
         }
     }
-    Ok(PolicyFile {
-        items,
-        comments: comments(source),
-    })
+    Ok(PolicyFile { items, comments: comments(source) })
 }
 
 /// Refuses conditions nested deeper than [`MAX_CONDITION_DEPTH`] before pest recurses into them.
@@ -81,9 +75,7 @@ fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                 depth += 1;
                 if depth > MAX_CONDITION_DEPTH {
                     return Err(SyntaxError::new(
-                        SyntaxErrorKind::TooDeep {
-                            limit: MAX_CONDITION_DEPTH,
-                        },
+                        SyntaxErrorKind::TooDeep { limit: MAX_CONDITION_DEPTH },
                         Span::new(at, at + 1),
                     ));
                 }
@@ -132,10 +124,7 @@ pub(crate) fn comments(source: &str) -> Vec<Comment> {
 
 fn push_comment(source: &str, from: usize, to: usize, found: &mut Vec<Comment>) {
     let raw = source.get(from + 1..to).unwrap_or("");
-    found.push(Comment {
-        text: raw.trim_end_matches('\r').to_string(),
-        span: Span::new(from, to),
-    });
+    found.push(Comment { text: raw.trim_end_matches('\r').to_string(), span: Span::new(from, to) });
 }
 
 // -------------------------------------------------------------------------------------------------------------
@@ -150,10 +139,7 @@ fn span_of(pair: &Pair<'_, Rule>) -> Span {
 /// The next child of a rule. A missing child means the walker and the grammar disagree: a bug, not bad input.
 fn next<'a>(pairs: &mut Pairs<'a, Rule>, near: Span) -> Result<Pair<'a, Rule>, SyntaxError> {
     pairs.next().ok_or_else(|| {
-        SyntaxError::new(
-            SyntaxErrorKind::Internal("a grammar rule has fewer parts than expected"),
-            near,
-        )
+        SyntaxError::new(SyntaxErrorKind::Internal("a grammar rule has fewer parts than expected"), near)
     })
 }
 
@@ -188,21 +174,14 @@ fn item(pair: Pair<'_, Rule>) -> Result<Item, SyntaxError> {
             Rule::queue => kind = Some(ItemKind::Queue(queue(inner)?)),
             Rule::disable => {
                 let near = span_of(&inner);
-                kind = Some(ItemKind::Disable(name_of(next_value(
-                    &mut inner.into_inner(),
-                    near,
-                )?)));
+                kind = Some(ItemKind::Disable(name_of(next_value(&mut inner.into_inner(), near)?)));
             }
             _ => {}
         }
     }
     let kind =
         kind.ok_or_else(|| SyntaxError::new(SyntaxErrorKind::Internal("an item without a kind"), span))?;
-    Ok(Item {
-        annotations,
-        kind,
-        span,
-    })
+    Ok(Item { annotations, kind, span })
 }
 
 fn annotation(pair: Pair<'_, Rule>) -> Result<Annotation, SyntaxError> {
@@ -239,10 +218,7 @@ fn phrase_set(pair: Pair<'_, Rule>) -> Result<PhraseSet, SyntaxError> {
     let span = span_of(&pair);
     let mut inner = pair.into_inner();
     let name = name_of(next_value(&mut inner, span)?);
-    let phrases = inner
-        .filter(|p| p.as_rule() == Rule::string)
-        .map(string)
-        .collect::<Result<_, _>>()?;
+    let phrases = inner.filter(|p| p.as_rule() == Rule::string).map(string).collect::<Result<_, _>>()?;
     Ok(PhraseSet { name, phrases })
 }
 
@@ -270,11 +246,7 @@ fn policy_rule(pair: Pair<'_, Rule>) -> Result<super::ast::Rule, SyntaxError> {
             Rule::negation_clause => {
                 let mode = next_value(&mut clause.into_inner(), at)?;
                 let respected = mode.into_inner().next().map(|p| p.as_rule()) == Some(Rule::kw_respected);
-                RuleClause::Negation(if respected {
-                    NegationMode::Respected
-                } else {
-                    NegationMode::Ignored
-                })
+                RuleClause::Negation(if respected { NegationMode::Respected } else { NegationMode::Ignored })
             }
             Rule::rank_clause => RuleClause::Rank(integer(next_value(&mut clause.into_inner(), at)?)?),
             _ => continue,
@@ -307,11 +279,7 @@ fn condition(pair: Pair<'_, Rule>) -> Result<Condition, SyntaxError> {
             Rule::unary => operands.push(unary(inner)?),
             Rule::bool_op => {
                 let at = span_of(&inner);
-                let this = inner
-                    .into_inner()
-                    .next()
-                    .map(|p| p.as_rule())
-                    .unwrap_or(Rule::kw_and);
+                let this = inner.into_inner().next().map(|p| p.as_rule()).unwrap_or(Rule::kw_and);
                 match op {
                     Some((first, _)) if first != this => {
                         return Err(SyntaxError::new(SyntaxErrorKind::MixedAndOr, at));
@@ -326,14 +294,8 @@ fn condition(pair: Pair<'_, Rule>) -> Result<Condition, SyntaxError> {
         (None, 1) => operands
             .pop()
             .ok_or_else(|| SyntaxError::new(SyntaxErrorKind::Internal("an empty condition"), span)),
-        (Some((Rule::kw_or, _)), _) => Ok(Condition {
-            kind: ConditionKind::Or(operands),
-            span,
-        }),
-        _ => Ok(Condition {
-            kind: ConditionKind::And(operands),
-            span,
-        }),
+        (Some((Rule::kw_or, _)), _) => Ok(Condition { kind: ConditionKind::Or(operands), span }),
+        _ => Ok(Condition { kind: ConditionKind::And(operands), span }),
     }
 }
 
@@ -344,44 +306,26 @@ fn unary(pair: Pair<'_, Rule>) -> Result<Condition, SyntaxError> {
     match inner.as_rule() {
         Rule::negated => {
             let operand = unary(next_value(&mut inner.into_inner(), inner_span)?)?;
-            Ok(Condition {
-                kind: ConditionKind::Not(Box::new(operand)),
-                span,
-            })
+            Ok(Condition { kind: ConditionKind::Not(Box::new(operand)), span })
         }
         Rule::parenthesised => condition(next(&mut inner.into_inner(), inner_span)?),
         Rule::says => {
             let set = name_of(next_value(&mut inner.into_inner(), inner_span)?);
-            Ok(Condition {
-                kind: ConditionKind::Says(set),
-                span,
-            })
+            Ok(Condition { kind: ConditionKind::Says(set), span })
         }
         Rule::matched => {
             let rule = name_of(next_value(&mut inner.into_inner(), inner_span)?);
-            Ok(Condition {
-                kind: ConditionKind::Matched(rule),
-                span,
-            })
+            Ok(Condition { kind: ConditionKind::Matched(rule), span })
         }
         Rule::comparison => {
             let mut parts = inner.into_inner();
             let field = name_of(next(&mut parts, inner_span)?);
             let op_pair = next(&mut parts, inner_span)?;
-            let op = Spanned {
-                node: compare_op(&op_pair),
-                span: span_of(&op_pair),
-            };
+            let op = Spanned { node: compare_op(&op_pair), span: span_of(&op_pair) };
             let value = value(next(&mut parts, inner_span)?)?;
-            Ok(Condition {
-                kind: ConditionKind::Compare { field, op, value },
-                span,
-            })
+            Ok(Condition { kind: ConditionKind::Compare { field, op, value }, span })
         }
-        _ => Err(SyntaxError::new(
-            SyntaxErrorKind::Internal("an unknown kind of condition"),
-            span,
-        )),
+        _ => Err(SyntaxError::new(SyntaxErrorKind::Internal("an unknown kind of condition"), span)),
     }
 }
 
@@ -408,22 +352,13 @@ fn value(pair: Pair<'_, Rule>) -> Result<Value, SyntaxError> {
         Rule::string => Ok(Value::Str(string(inner)?)),
         Rule::boolean => {
             let truth = inner.into_inner().next().map(|p| p.as_rule()) == Some(Rule::kw_true);
-            Ok(Value::Bool(Spanned {
-                node: truth,
-                span: at,
-            }))
+            Ok(Value::Bool(Spanned { node: truth, span: at }))
         }
         Rule::list => {
             let items = inner.into_inner().map(value).collect::<Result<_, _>>()?;
-            Ok(Value::List(Spanned {
-                node: items,
-                span: at,
-            }))
+            Ok(Value::List(Spanned { node: items, span: at }))
         }
-        _ => Err(SyntaxError::new(
-            SyntaxErrorKind::Internal("an unknown kind of value"),
-            at,
-        )),
+        _ => Err(SyntaxError::new(SyntaxErrorKind::Internal("an unknown kind of value"), at)),
     }
 }
 
@@ -509,11 +444,7 @@ fn retain(pair: Pair<'_, Rule>) -> Result<Retain, SyntaxError> {
                 RetainClause::Keep(amount, unit)
             }
             Rule::redact_setting => RetainClause::Redact(
-                clause
-                    .into_inner()
-                    .filter(|p| p.as_rule() == Rule::name)
-                    .map(name_of)
-                    .collect(),
+                clause.into_inner().filter(|p| p.as_rule() == Rule::name).map(name_of).collect(),
             ),
             Rule::legal_hold_setting => RetainClause::LegalHold,
             _ => continue,
@@ -536,10 +467,7 @@ fn queue(pair: Pair<'_, Rule>) -> Result<Queue, SyntaxError> {
             Rule::timezone_setting => QueueClause::Timezone(string(next_value(&mut parts, at)?)?),
             Rule::hours_setting => QueueClause::Hours(string(next_value(&mut parts, at)?)?),
             Rule::closed_setting => QueueClause::Closed(
-                parts
-                    .filter(|p| p.as_rule() == Rule::string)
-                    .map(string)
-                    .collect::<Result<_, _>>()?,
+                parts.filter(|p| p.as_rule() == Rule::string).map(string).collect::<Result<_, _>>()?,
             ),
             Rule::channel_setting => QueueClause::Channel(name_of(next_value(&mut parts, at)?)),
             Rule::wait_setting => QueueClause::Wait(string(next_value(&mut parts, at)?)?),
@@ -566,18 +494,13 @@ fn queue(pair: Pair<'_, Rule>) -> Result<Queue, SyntaxError> {
 }
 
 fn name_of(pair: Pair<'_, Rule>) -> Name {
-    Name {
-        text: pair.as_str().to_string(),
-        span: span_of(&pair),
-    }
+    Name { text: pair.as_str().to_string(), span: span_of(&pair) }
 }
 
 fn integer(pair: Pair<'_, Rule>) -> Result<Integer, SyntaxError> {
     let span = span_of(&pair);
-    let value = pair
-        .as_str()
-        .parse::<u32>()
-        .map_err(|_| SyntaxError::new(SyntaxErrorKind::IntegerTooLarge, span))?;
+    let value =
+        pair.as_str().parse::<u32>().map_err(|_| SyntaxError::new(SyntaxErrorKind::IntegerTooLarge, span))?;
     Ok(Integer { value, span })
 }
 
@@ -614,10 +537,7 @@ fn string(pair: Pair<'_, Rule>) -> Result<Str, SyntaxError> {
             Some((_, 't')) => value.push('\t'),
             Some((_, 'u')) => {
                 let rest = content.get(at + 2..).unwrap_or("");
-                let close = rest
-                    .find('}')
-                    .filter(|_| rest.starts_with('{'))
-                    .ok_or_else(|| bad(2))?;
+                let close = rest.find('}').filter(|_| rest.starts_with('{')).ok_or_else(|| bad(2))?;
                 let hex = rest.get(1..close).unwrap_or("");
                 let decoded = u32::from_str_radix(hex, 16)
                     .ok()
@@ -645,32 +565,58 @@ fn from_pest(source: &str, error: pest::error::Error<Rule>) -> SyntaxError {
         pest::error::InputLocation::Span((s, _)) => s,
     };
     let found = found_token(source, at);
-    let expected: Vec<&'static str> = match &error.variant {
+    let expected: Vec<String> = match &error.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let mut words: Vec<&'static str> = positives.iter().map(|r| describe(*r)).collect();
+            let mut words: Vec<String> = positives.iter().map(|r| describe(*r)).collect();
             words.sort_unstable();
             words.dedup();
             words
         }
         pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
     };
+    let rest_of_line = source.get(at..).and_then(|r| r.split('\n').next()).unwrap_or("");
+    if found == "\"" && rest_of_line.get(1..).is_some_and(|r| !r.replace("\\\"", "").contains('"')) {
+        return SyntaxError::new(SyntaxErrorKind::UnclosedString, Span::new(at, at + rest_of_line.len()));
+    }
+    let mut expected = expected;
+    if inside_block(source, at) && !expected.is_empty() {
+        // pest lists rules, not literal tokens; inside `{ ... }` a closing brace is always possible.
+        expected.push("`}`".to_string());
+    }
     let end = at + found.len().max(1).min(source.len().saturating_sub(at).max(1));
     SyntaxError::new(
-        SyntaxErrorKind::Unexpected {
-            expected: expected.iter().map(|s| s.to_string()).collect(),
-            found,
-        },
+        SyntaxErrorKind::Unexpected { expected, found },
         Span::new(at, end.min(source.len()).max(at)),
     )
+}
+
+/// Whether a position is inside braces (ignoring braces in strings and comments).
+fn inside_block(source: &str, at: usize) -> bool {
+    let before = source.get(..at).unwrap_or("");
+    let mut depth = 0i64;
+    for line in before.split('\n') {
+        let mut in_string = false;
+        let mut escaped = false;
+        for c in line.chars() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if in_string => escaped = true,
+                '"' => in_string = !in_string,
+                '#' if !in_string => break,
+                '{' if !in_string => depth += 1,
+                '}' if !in_string => depth -= 1,
+                _ => {}
+            }
+        }
+    }
+    depth > 0
 }
 
 /// The token at a position, for "found `wen`": a word, a quoted string's start, or one character.
 fn found_token(source: &str, at: usize) -> String {
     let rest = source.get(at..).unwrap_or("");
-    let word: String = rest
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-' || *c == '.')
-        .collect();
+    let word: String =
+        rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-' || *c == '.').collect();
     if !word.is_empty() {
         return word;
     }
@@ -678,7 +624,15 @@ fn found_token(source: &str, at: usize) -> String {
 }
 
 /// What a grammar rule is, in the words of the policy language's documentation.
-fn describe(kind: Rule) -> &'static str {
+fn describe(kind: Rule) -> String {
+    let name = format!("{kind:?}");
+    if let Some(keyword) = name.strip_prefix("kw_") {
+        return format!("`{keyword}`");
+    }
+    describe_rule(kind).to_string()
+}
+
+fn describe_rule(kind: Rule) -> &'static str {
     match kind {
         Rule::EOI => "the end of the file",
         Rule::item | Rule::header | Rule::policy_rule | Rule::rule_tier => {

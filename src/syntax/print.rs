@@ -5,7 +5,8 @@
 //! the same source line after the last printed node is kept at the end of that line. So a comment stays next to
 //! what it was written about, and `fmt` never drops one.
 //!
-//! Layout: two-space indent; one blank line between items; annotations on one line above their item; a rule's
+//! Layout: two-space indent; an empty line between items where the author left one; annotations on one line
+//! above their item (one per line when they do not fit); a rule's
 //! clauses one per line; a phrase set on one line when it fits in [`LINE_WIDTH`] and has no comments inside,
 //! otherwise one phrase per line.
 
@@ -16,19 +17,21 @@ pub const LINE_WIDTH: usize = 100;
 
 /// Formats a parsed file. `source` is the text it was parsed from (for comment positions).
 pub fn print(file: &PolicyFile, source: &str) -> String {
-    let mut p = Printer {
-        out: String::new(),
-        source,
-        comments: &file.comments,
-        next: 0,
-        indent: 0,
-        last_end: None,
-    };
-    for (i, item) in file.items.iter().enumerate() {
-        if i > 0 {
+    let mut p =
+        Printer { out: String::new(), source, comments: &file.comments, next: 0, indent: 0, last_end: None };
+    let mut previous_end: Option<usize> = None;
+    for item in &file.items {
+        // Only the gap before the item's leading comments counts; blank lines among comments are kept by
+        // `comments_before`.
+        let first_comment = file.comments.iter().find(|c| previous_end.is_some_and(|e| c.span.start >= e));
+        let upto = first_comment.map(|c| c.span.start).unwrap_or(item.span.start).min(item.span.start);
+        if let Some(end) = previous_end
+            && blank_line_between(source, end, upto)
+        {
             p.out.push('\n');
         }
         p.item(item);
+        previous_end = Some(item.span.end);
     }
     p.comments_before(usize::MAX);
     p.out
@@ -47,10 +50,7 @@ struct Printer<'a> {
 
 impl Printer<'_> {
     fn line_of(&self, offset: usize) -> usize {
-        self.source
-            .get(..offset)
-            .map(|s| s.bytes().filter(|b| *b == b'\n').count())
-            .unwrap_or(usize::MAX)
+        self.source.get(..offset).map(|s| s.bytes().filter(|b| *b == b'\n').count()).unwrap_or(usize::MAX)
     }
 
     /// Prints, each on its own line, every comment that starts before `pos`.
@@ -64,6 +64,11 @@ impl Printer<'_> {
             self.out.push_str(&c.text);
             self.out.push('\n');
             self.next += 1;
+            // Keep one empty line after a comment where the author left one before what follows it.
+            let following = self.comments.get(self.next).map(|n| n.span.start).unwrap_or(pos).min(pos);
+            if pos != usize::MAX && blank_line_between(self.source, c.span.end, following) {
+                self.out.push('\n');
+            }
         }
     }
 
@@ -110,12 +115,20 @@ impl Printer<'_> {
 
     fn item(&mut self, item: &Item) {
         self.start(item.span);
-        if !item.annotations.is_empty() {
-            let words: Vec<String> = item.annotations.iter().map(annotation).collect();
-            self.out.push_str(&words.join(" "));
-            let last = item.annotations.last().map(|a| a.span).unwrap_or(item.span);
-            self.done(last);
-            self.pad();
+        let words: Vec<String> = item.annotations.iter().map(annotation).collect();
+        if self.indent * 2 + words.join(" ").len() <= LINE_WIDTH {
+            if let Some(last) = item.annotations.last() {
+                self.out.push_str(&words.join(" "));
+                self.done(last.span);
+                self.pad();
+            }
+        } else {
+            // Too long for one line: one annotation per line.
+            for (a, text) in item.annotations.iter().zip(&words) {
+                self.out.push_str(text);
+                self.done(a.span);
+                self.start(a.span);
+            }
         }
         match &item.kind {
             ItemKind::Header(h) => {
@@ -133,8 +146,7 @@ impl Printer<'_> {
             ItemKind::Phrases(set) => self.phrase_set("phrases", set, item.span),
             ItemKind::ExtendPhrases(set) => self.phrase_set("extend phrases", set, item.span),
             ItemKind::Rule(rule) => {
-                self.out
-                    .push_str(&format!("{} {} {{", rule.tier.keyword(), rule.name));
+                self.out.push_str(&format!("{} {} {{", rule.tier.keyword(), rule.name));
                 self.done(rule.name.span);
                 self.block(&rule.clauses, |c| match c {
                     RuleClause::When(cond) => format!("when {}", condition(cond)),
@@ -231,10 +243,7 @@ impl Printer<'_> {
     fn phrase_set(&mut self, keyword: &str, set: &PhraseSet, span: Span) {
         let quoted: Vec<String> = set.phrases.iter().map(|p| quote(&p.value)).collect();
         let one_line = format!("{keyword} {} {{ {} }}", set.name, quoted.join(" "));
-        let has_inner_comment = self
-            .comments
-            .get(self.next)
-            .is_some_and(|c| c.span.start < span.end);
+        let has_inner_comment = self.comments.get(self.next).is_some_and(|c| c.span.start < span.end);
         if !has_inner_comment && self.indent * 2 + one_line.len() <= LINE_WIDTH {
             self.out.push_str(&one_line);
             self.done(span);
@@ -251,6 +260,15 @@ impl Printer<'_> {
         self.indent -= 1;
         self.close_block(span);
     }
+}
+
+/// Whether the author left an empty line between two items (kept: it groups related items).
+fn blank_line_between(source: &str, from: usize, to: usize) -> bool {
+    let gap = source.get(from..to).unwrap_or("");
+    // A blank line is two line breaks with only white space between them.
+    let lines: Vec<&str> = gap.split('\n').collect();
+    lines.len() > 2
+        && lines.get(1..lines.len() - 1).is_some_and(|middle| middle.iter().any(|l| l.trim().is_empty()))
 }
 
 fn annotation(a: &Annotation) -> String {
@@ -320,10 +338,7 @@ fn value(v: &Value) -> String {
         Value::Number(n) => n.raw.clone(),
         Value::Str(s) => quote(&s.value),
         Value::Bool(b) => b.node.to_string(),
-        Value::List(items) => format!(
-            "[{}]",
-            items.node.iter().map(value).collect::<Vec<_>>().join(", ")
-        ),
+        Value::List(items) => format!("[{}]", items.node.iter().map(value).collect::<Vec<_>>().join(", ")),
     }
 }
 

@@ -53,9 +53,7 @@ impl MatcherBuilder {
     }
     /// Builds the matcher.
     pub fn build(self) -> Result<Matcher, PhraseError> {
-        Ok(Matcher {
-            phrases: self.phrases,
-        })
+        Ok(Matcher { phrases: self.phrases })
     }
 }
 
@@ -78,24 +76,15 @@ impl Matcher {
             while let Some(at) = lower.get(from..).and_then(|s| s.find(p.as_str())) {
                 let start = from + at;
                 let end = start + p.len();
-                let before = lower
-                    .get(..start)
-                    .and_then(|s| s.chars().last())
-                    .is_none_or(|c| !c.is_alphanumeric());
-                let after = lower
-                    .get(end..)
-                    .and_then(|s| s.chars().next())
-                    .is_none_or(|c| !c.is_alphanumeric());
+                let before =
+                    lower.get(..start).and_then(|s| s.chars().last()).is_none_or(|c| !c.is_alphanumeric());
+                let after =
+                    lower.get(end..).and_then(|s| s.chars().next()).is_none_or(|c| !c.is_alphanumeric());
                 if before && after {
                     let negated = lower
                         .get(..start)
                         .is_some_and(|s| s.ends_with("don't need an ") || s.ends_with("no "));
-                    hits.push(Hit {
-                        set: *set,
-                        phrase: i as u32,
-                        span: start..end,
-                        negated,
-                    });
+                    hits.push(Hit { set: *set, phrase: i as u32, span: start..end, negated });
                 }
                 from = end;
             }
@@ -107,11 +96,7 @@ impl Matcher {
 /// A phrase in normalised form.
 pub fn normalize_phrase(p: &str) -> Result<String, PhraseError> {
     let n = p.trim().to_lowercase();
-    if n.is_empty() {
-        Err(PhraseError::Empty)
-    } else {
-        Ok(n)
-    }
+    if n.is_empty() { Err(PhraseError::Empty) } else { Ok(n) }
 }
 
 /// An invisible or look-alike character in a phrase.

@@ -1,0 +1,164 @@
+//! The binary, end to end, through a tiny builder: arguments and stdin in; exit code, stdout and stderr out.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::root;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// `handrail ARGS` in the repository root, with `stdin`.
+fn handrail(args: &[&str], stdin: &str) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_handrail"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn the_readme_quick_start_decides_the_sample_conversation() {
+    let run = handrail(&["eval", "examples/quickstart/conversation.jsonl"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let decisions: Vec<serde_json::Value> =
+        run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(decisions.len() >= 5);
+    let actions: Vec<&str> = decisions.iter().map(|d| d["action"].as_str().unwrap()).collect();
+    assert!(
+        actions.contains(&"answer") && actions.contains(&"handoff") && actions.contains(&"emergency"),
+        "{actions:?}"
+    );
+    for d in &decisions {
+        assert_eq!(d["policy"]["id"], "common");
+        assert_eq!(d["policy"]["hash"].as_str().unwrap().len(), 64);
+    }
+}
+
+#[test]
+fn a_malformed_line_names_line_and_field_and_the_stream_goes_on() {
+    let input = "{\"text\":\"hi\",\"confidence\":0.9}\n{\"text\":\"hi\",\"confidnce\":0.9}\n{\"text\":\"hi\",\"confidence\":7}\nnot json\n{\"text\":\"a human please\",\"confidence\":0.9}\n";
+    let run = handrail(&["eval", "-"], input);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("<stdin>:2: unknown field `confidnce`"), "{}", run.stderr);
+    assert!(run.stderr.contains("<stdin>:3: `confidence` must be between 0 and 1"), "{}", run.stderr);
+    assert!(run.stderr.contains("<stdin>:4:"), "{}", run.stderr);
+    let decisions: Vec<serde_json::Value> =
+        run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(decisions.len(), 5, "every line gets a decision");
+    for bad in &decisions[1..4] {
+        assert_eq!(bad["action"], "handoff");
+        assert_eq!(bad["reasons"][0], "engine_error");
+    }
+    assert_eq!(decisions[4]["determining"][0], "REQ-HUMAN");
+}
+
+#[test]
+fn explain_says_why_each_rule_did_or_did_not_fire() {
+    let run = handrail(&["eval", "--explain"], "{\"text\":\"I want a human\",\"confidence\":0.9}\n");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let d: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let explain = d["explain"].as_array().unwrap();
+    let human = explain.iter().find(|r| r["id"] == "REQ-HUMAN").unwrap();
+    assert_eq!(human["matched"], true);
+    assert!(human["why"].as_str().unwrap().contains("says human_request [yes"), "{human}");
+    let self_harm = explain.iter().find(|r| r["id"] == "EMER-SELF-HARM").unwrap();
+    assert_eq!(self_harm["matched"], false);
+    assert!(self_harm["why"].as_str().unwrap().contains("[no"));
+}
+
+#[test]
+fn check_reports_every_error_and_exits_one() {
+    let run =
+        handrail(&["check", "--error-format", "plain", "tests/cases/compile/err/many_errors.policy"], "");
+    assert_eq!(run.code, 1);
+    let errors = run.stderr.lines().filter(|l| l.contains(": error[")).count();
+    assert!(errors >= 6, "{}", run.stderr);
+    assert!(run.stderr.contains("tests/cases/compile/err/many_errors.policy:"), "{}", run.stderr);
+    assert!(run.stderr.contains("checked 1 file: 9 errors, 1 warning"), "{}", run.stderr);
+}
+
+#[test]
+fn check_json_is_one_object_per_line_on_stdout() {
+    let run =
+        handrail(&["check", "--error-format", "json", "tests/cases/compile/err/unknown_field.policy"], "");
+    assert_eq!(run.code, 1);
+    for line in run.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["location"]["line"].as_u64().unwrap() > 0);
+    }
+    assert!(run.stdout.lines().count() >= 2);
+}
+
+#[test]
+fn check_of_a_clean_policy_exits_zero() {
+    let run = handrail(&["check", "tests/cases/compile/ok/everything.policy"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = handrail(&["check", "--deny-warnings", "tests/cases/lint/lints.policy"], "");
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn check_of_a_missing_file_exits_three() {
+    let run = handrail(&["check", "no/such.policy"], "");
+    assert_eq!(run.code, 3);
+    assert!(run.stderr.contains("cannot read `no/such.policy`"));
+}
+
+#[test]
+fn fmt_check_prints_a_diff_and_fmt_writes_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.policy");
+    std::fs::write(&path, "policy p {   version \"1\"  safe_queue q } # keep me\nqueue q {hours \"24/7\"}\n")
+        .unwrap();
+    let p = path.to_str().unwrap();
+    let run = handrail(&["fmt", "--check", p], "");
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("+  version \"1\""), "{}", run.stdout);
+    let run = handrail(&["fmt", p], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let formatted = std::fs::read_to_string(&path).unwrap();
+    assert!(formatted.contains("# keep me\n"), "{formatted}");
+    let run = handrail(&["fmt", "--check", p], "");
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn test_prints_the_closing_line_and_fails_on_a_failing_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cases.toml");
+    std::fs::write(
+        &path,
+        "[[case]]\nname = \"ok\"\nevents = [{ text = \"a human please\" }]\nexpect = { action = \"handoff\", rules = [\"REQ-HUMAN\"] }\n\n[[case]]\nname = \"wrong\"\nevents = [{ text = \"hello\", confidence = 0.9 }]\nexpect = { action = \"handoff\" }\n",
+    )
+    .unwrap();
+    let run = handrail(&["test", path.to_str().unwrap()], "");
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("FAIL "), "{}", run.stdout);
+    assert!(run.stdout.contains("expected action `handoff`, got `answer`"), "{}", run.stdout);
+    assert!(run.stdout.ends_with("1 passed, 1 failed\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("coverage common:"), "{}", run.stdout);
+}
+
+#[test]
+fn help_teaches_exit_codes() {
+    for sub in ["check", "fmt", "eval", "test"] {
+        let run = handrail(&[sub, "--help"], "");
+        assert_eq!(run.code, 0);
+        assert!(run.stdout.contains("Exit codes"), "{sub} --help lacks exit codes");
+    }
+}

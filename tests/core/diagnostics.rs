@@ -1,0 +1,78 @@
+//! Snapshots of every rendered diagnostic: the error messages are the product's face.
+
+use handrail::compile::{Options, compile_source};
+use handrail::diagnostic::{ErrorFormat, Severity};
+
+use crate::{files, root};
+
+/// Compiles a case and renders its diagnostics in the human and plain formats.
+fn render(rel: &std::path::Path) -> (String, usize, usize) {
+    let text = std::fs::read_to_string(root().join(rel)).unwrap();
+    let name = rel.to_string_lossy().replace('\\', "/");
+    // The cases extend `tests/cases/packs/floor.policy`, not a shipped pack, so their snapshots do not change
+    // whenever a shipped pack does.
+    let options = Options { pack_dirs: vec![root().join("tests/cases/packs")] };
+    let output = compile_source(&name, &text, &options);
+    let mut rendered = String::new();
+    for format in [ErrorFormat::Plain, ErrorFormat::Human] {
+        for d in &output.diagnostics {
+            rendered.push_str(&d.render(&output.sources, format));
+        }
+        rendered.push_str("----\n");
+    }
+    let errors = output.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let warnings = output.diagnostics.len() - errors;
+    (rendered, errors, warnings)
+}
+
+fn snapshot(rel: &std::path::Path, rendered: &str) {
+    let name = rel.file_stem().unwrap().to_string_lossy().to_string();
+    let stage = rel.parent().unwrap().to_string_lossy().replace(['/', '\\'], "_").replace("tests_cases_", "");
+    insta::with_settings!({
+        snapshot_path => root().join("tests/cases/snapshots"),
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(format!("{stage}__{name}"), rendered);
+    });
+}
+
+#[test]
+fn every_error_case_reports_errors_that_match_their_snapshot() {
+    let cases: Vec<_> = files("tests/cases/syntax/err", ".policy")
+        .into_iter()
+        .chain(files("tests/cases/compile/err", ".policy"))
+        .collect();
+    assert!(cases.len() >= 15, "expected the error cases, found {}", cases.len());
+    for case in cases {
+        let (rendered, errors, _) = render(&case);
+        assert!(errors > 0, "{} should not compile", case.display());
+        snapshot(&case, &rendered);
+    }
+}
+
+#[test]
+fn every_lint_case_warns_without_errors() {
+    let cases = files("tests/cases/lint", ".policy");
+    assert!(!cases.is_empty());
+    for case in cases {
+        let (rendered, errors, warnings) = render(&case);
+        assert_eq!(errors, 0, "{} should compile:\n{rendered}", case.display());
+        assert!(warnings > 0, "{} should warn", case.display());
+        snapshot(&case, &rendered);
+    }
+}
+
+#[test]
+fn json_diagnostics_name_file_line_and_column() {
+    let case = std::path::Path::new("tests/cases/compile/err/unknown_phrase_set.policy");
+    let text = std::fs::read_to_string(root().join(case)).unwrap();
+    let output = compile_source("unknown_phrase_set.policy", &text, &Options::default());
+    let error = output.diagnostics.iter().find(|d| d.severity == Severity::Error).unwrap();
+    let json = error.json(&output.sources);
+    assert_eq!(json["code"], "compile::unknown-phrase-set");
+    assert_eq!(json["location"]["file"], "unknown_phrase_set.policy");
+    assert_eq!(json["location"]["line"], 11);
+    assert_eq!(json["location"]["column"], 27);
+    assert_eq!(json["help"], "did you mean `human_request`?");
+}
