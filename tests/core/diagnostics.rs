@@ -76,3 +76,29 @@ fn json_diagnostics_name_file_line_and_column() {
     assert_eq!(json["location"]["column"], 27);
     assert_eq!(json["help"], "did you mean `human_request`?");
 }
+
+#[test]
+fn limits_are_named_errors() {
+    let huge = format!("policy p {{ version \"1\" }}\n#{}\n", "x".repeat(handrail::syntax::MAX_SOURCE_BYTES));
+    let output = compile_source("huge.policy", &huge, &Options::default());
+    assert_eq!(output.diagnostics[0].code, "syntax::file-too-large");
+
+    let mut many = String::from(
+        "policy p {\n  version \"1\"\n  safe_queue q\n}\nqueue q {\n  hours \"24/7\"\n}\nphrases a { \"x\" }\n",
+    );
+    for i in 0..=handrail::compile::MAX_RULES {
+        many.push_str(&format!("@id(\"R{i}\") escalate r{i} {{ when says a }}\n"));
+    }
+    let output = compile_source("many.policy", &many, &Options::default());
+    assert!(output.policy.is_none());
+    let limit = output.diagnostics.iter().find(|d| d.code == "compile::limit").expect("a limit error");
+    assert!(limit.message.contains("5001 rules, over the limit of 5000"), "{}", limit.message);
+
+    let deep = format!(
+        "policy p {{ version \"1\" }}\nphrases a {{ \"x\" }}\nescalate r {{ when {}says a{} }}\n",
+        "(".repeat(40),
+        ")".repeat(40)
+    );
+    let output = compile_source("deep.policy", &deep, &Options::default());
+    assert_eq!(output.diagnostics[0].code, "syntax::too-deep");
+}
