@@ -11,6 +11,8 @@
 mod cond;
 pub mod decision;
 pub mod event;
+#[cfg(test)]
+mod tests;
 
 use chrono::{DateTime, Months, Utc};
 
@@ -232,7 +234,8 @@ fn evaluate(
             }
         }
     };
-    if matches!(action, Action::Handoff | Action::Capture | Action::Emergency) {
+    // Escalating moves a bot conversation into the queue; one already queued or with a person stays where it is.
+    if matches!(action, Action::Handoff | Action::Capture | Action::Emergency) && next.phase == Phase::Bot {
         next.phase = Phase::Waiting;
         next.queue = route.as_ref().map(|r| r.queue.clone());
         next.strikes = 0;
