@@ -204,19 +204,20 @@ fn phrases(b: &mut Builder, rules: &[Rule], sets: &[Set]) {
     }
 }
 
-/// One warning per rule that shares its tier with rules routing elsewhere, none of them having a `rank`.
+/// One warning per rule that shares its tier with earlier rules routing elsewhere, none of them having a `rank`
+/// (so each pair is reported once, at the later rule).
 fn ambiguous_routes(b: &mut Builder, defs: &[Definition<'_, ast::Rule>], rules: &[Rule]) {
-    for def in defs {
-        let Some(rule) = rules.iter().find(|r| r.name == def.node.name.text) else {
-            continue;
-        };
+    let compiled = |def: &Definition<'_, ast::Rule>| rules.iter().find(|r| r.name == def.node.name.text);
+    for (i, def) in defs.iter().enumerate() {
+        let Some(rule) = compiled(def) else { continue };
         if rule.rank != 0 || rule.route.is_none() {
             continue;
         }
-        let others: Vec<&Rule> = rules
+        let others: Vec<&Rule> = defs
             .iter()
-            .filter(|o| o.name != rule.name && o.tier == rule.tier && o.rank == 0)
-            .filter(|o| o.route.is_some() && o.route != rule.route)
+            .take(i)
+            .filter_map(compiled)
+            .filter(|o| o.tier == rule.tier && o.rank == 0 && o.route.is_some() && o.route != rule.route)
             .collect();
         if let Some(first) = others.first() {
             let more = match others.len() {

@@ -1,0 +1,89 @@
+//! Negation and contrast, read from the normalised text around a phrase.
+//!
+//! A phrase is **negated** when a negation cue ("no", "not", "don't", "never", "without", Spanish "no", "nunca",
+//! "sin", ...) stands before it **in the same clause** and nothing starts a new clause in between. A clause ends
+//! at `. , ; : ! ?`, at a contrast word ("but", "although", "pero", ...), and at a subject pronoun after the cue
+//! ("this doesn't work I want an agent": "I" starts a new clause, so "agent" is not negated). The scope is at most
+//! [`MAX_SCOPE_WORDS`] words. "can't" is deliberately not a cue: "I can't reach anyone" is a request, and
+//! "can't breathe" is itself an emergency phrase.
+//!
+//! The matcher only reports negation; whether it stops a rule is the rule's tier's business (emergencies
+//! ignore it by default).
+
+/// How many words before a phrase a negation cue may govern it from.
+pub const MAX_SCOPE_WORDS: usize = 8;
+
+/// Negation cues, normalised (letters squeezed, apostrophes straight).
+const CUES: &[&str] = &[
+    "no", "not", "never", "don't", "dont", "do not", "doesn't", "dosn't", "doesnt", "didn't", "didnt",
+    "isn't", "isnt", "aren't", "wasn't", "won't", "wouldn't", "without", "nor", "nope", "ni", "nunca", "sin",
+    "tampoco", "jamás", "jamas",
+];
+
+/// Words that start a new clause when they follow a cue (subject pronouns, English and Spanish).
+const NEW_SUBJECT: &[&str] = &[
+    "i", "i'm", "i've", "you", "we", "they", "he", "she", "it", "it's", "yo", "tú", "tu", "él", "el", "ella",
+    "nosotros", "ellos", "ellas", "usted",
+];
+
+/// Contrast words: a clause boundary for negation, and the softener of frustration.
+const CONTRASTS: &[&str] = &["but", "although", "though", "however", "yet", "pero", "aunque", "sino"];
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '\''
+}
+
+/// Whether a cue governs the phrase starting at byte `start` of the normalised text.
+pub fn negated(text: &str, start: usize) -> bool {
+    let before = text.get(..start).unwrap_or("");
+    for word in clause_words_back(before, MAX_SCOPE_WORDS) {
+        if CONTRASTS.contains(&word) || NEW_SUBJECT.contains(&word) {
+            return false;
+        }
+        if CUES.contains(&word) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Up to `max` words of the clause that ends `text`, nearest first.
+fn clause_words_back(text: &str, max: usize) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut end = text.len();
+    for (at, c) in text.char_indices().rev() {
+        if is_word_char(c) {
+            continue;
+        }
+        if let Some(word) = text.get(at + c.len_utf8()..end).filter(|w| !w.is_empty()) {
+            words.push(word);
+        }
+        end = at;
+        if matches!(c, '.' | ',' | ';' | ':' | '!' | '?') || words.len() >= max {
+            return words;
+        }
+    }
+    if let Some(word) = text.get(..end).filter(|w| !w.is_empty()) {
+        words.push(word);
+    }
+    words
+}
+
+/// Byte offsets (normalised text) where a contrast word starts.
+pub fn contrasts(text: &str) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut start = None;
+    for (at, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        match (is_word_char(c), start) {
+            (true, None) => start = Some(at),
+            (false, Some(s)) => {
+                if text.get(s..at).is_some_and(|w| CONTRASTS.contains(&w)) {
+                    found.push(s);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    found
+}
