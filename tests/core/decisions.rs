@@ -18,3 +18,17 @@ fn every_decision_case_passes() {
     assert!(report.passed >= 25, "only {} cases ran", report.passed);
     assert!(report.failures.is_empty(), "{} failed:\n{}", report.failures.len(), report.failures.join("\n"));
 }
+
+#[test]
+fn matches_report_byte_spans_of_the_original_text() {
+    let policy = handrail::compile::builtin_default().policy.unwrap();
+    let text = "Hi!! I need a REAL PERSONNN, now";
+    let event = handrail::eval::Event { text: Some(text.into()), confidence: Some(0.9), ..Default::default() };
+    let (d, _) = handrail::eval::decide(&policy, &Default::default(), &event);
+    let m = &d.rules[0].matches;
+    assert!(!m.is_empty());
+    for hit in m {
+        assert_eq!(&text[hit.start..hit.end], hit.text);
+    }
+    assert!(m.iter().any(|h| h.text == "REAL PERSONNN"), "{m:?}");
+}
