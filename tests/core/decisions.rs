@@ -23,7 +23,8 @@ fn every_decision_case_passes() {
 fn matches_report_byte_spans_of_the_original_text() {
     let policy = handrail::compile::builtin_default().policy.unwrap();
     let text = "Hi!! I need a REAL PERSONNN, now";
-    let event = handrail::eval::Event { text: Some(text.into()), confidence: Some(0.9), ..Default::default() };
+    let event =
+        handrail::eval::Event { text: Some(text.into()), confidence: Some(0.9), ..Default::default() };
     let (d, _) = handrail::eval::decide(&policy, &Default::default(), &event);
     let m = &d.rules[0].matches;
     assert!(!m.is_empty());
