@@ -342,23 +342,27 @@ fn collect_says(c: &crate::compile::policy::Cond, out: &mut Vec<u32>) {
     }
 }
 
-/// The frustration score, 0 to 1: policy phrases, shouting, repeated punctuation and negative sentiment raise it;
-/// a contrast ("..., but you've been great") halves it.
+/// The frustration score, 0 to 1. One clear frustration phrase (not negated) scores 0.75, enough on its own for
+/// the usual threshold of 0.7; each further phrase adds 0.15. Shouting adds up to 0.35, each run of repeated
+/// `!`/`?` 0.1 (three at most), and negative upstream sentiment up to 0.4. A contrast after the first phrase
+/// ("frustrating, but you've been great") halves the score. Measured on goemotions: docs/frustration.md.
 fn frustration_score(policy: &Policy, scan: &crate::text::Scan, text: &str, event: &Event) -> f64 {
     let mut score = 0.0;
+    let mut first_end = None;
     if let Some(set) = policy.fallback.frustration_phrases {
-        let hits: Vec<&crate::text::Hit> = scan.hits.iter().filter(|h| h.set == set && !h.negated).collect();
-        if let Some(first) = hits.first() {
-            score += 0.5 + 0.15 * (hits.len() as f64 - 1.0);
-            if scan.contrast_after(first.span.end) {
-                score *= 0.5;
-            }
+        let mut hits = scan.hits.iter().filter(|h| h.set == set && !h.negated);
+        if let Some(first) = hits.next() {
+            score += 0.75 + 0.15 * hits.count() as f64;
+            first_end = Some(first.span.end);
         }
     }
     score += 0.35 * f64::from(crate::text::shouting(text));
     score += 0.1 * f64::from(crate::text::repeated_punctuation(text).min(3));
     if let Some(s) = event.sentiment.filter(|s| *s < 0.0) {
         score += -s * 0.4;
+    }
+    if first_end.is_some_and(|end| scan.contrast_after(end)) {
+        score *= 0.5;
     }
     score.clamp(0.0, 1.0)
 }
