@@ -1,13 +1,438 @@
-//! `handrail audit`: under construction.
+//! `handrail audit`: keys, verification, proofs, and the operations on a log (show, erase, purge, rotate-key).
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
 
 use super::Exit;
+use crate::audit::hash::Hash;
+use crate::audit::{
+    self, AuditLog, Checkpoint, Signer, Verifier, VerifyOptions, WriterOptions, files, merkle, note,
+};
 
-/// Work with the tamper-evident audit log.
+/// Work with the tamper-evident audit log: create keys, verify a log, prove one record, erase and purge payloads.
+///
+/// A log directory holds `log.jsonl` (the hash-chained records), `payloads.bin` (salted message texts and
+/// packets), `checkpoints/` (signed tree heads) and `checkpoint` (the latest). `audit/FORMAT.md` specifies it.
+///
+/// Exit codes: 0 success (for `verify`: no problem found), 1 problems found or a proof does not verify,
+/// 2 usage error, 3 a file could not be read or written, 4 internal error.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The audit subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Create a signing key: writes PREFIX.key (secret, mode 0600) and PREFIX.pub (the verifier key auditors use).
+    Keygen {
+        /// The key's name, usually the log's origin, e.g. `clinic.example/handrail`.
+        #[arg(long)]
+        name: String,
+        /// Where to write the two files.
+        #[arg(long, value_name = "PREFIX")]
+        out: PathBuf,
+    },
+    /// Verify a log: the chain, the Merkle tree, every checkpoint signature, your trusted checkpoint, every
+    /// payload commitment. Prints one line per problem and a summary.
+    Verify {
+        /// The log directory.
+        dir: PathBuf,
+        /// The log's public key (a `.pub` file or the key itself); may be repeated.
+        #[arg(long, required = true, value_name = "PUB")]
+        key: Vec<String>,
+        /// A checkpoint you kept earlier: the log must still contain what it covered (truncation is caught).
+        #[arg(long, value_name = "CHECKPOINT")]
+        trusted: Option<PathBuf>,
+        /// `human` or `json`.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Print an inclusion proof of one record (against the latest checkpoint), or with `--since` a consistency
+    /// proof between an older size and the latest checkpoint. The output is JSON for `check-proof`.
+    Prove {
+        /// The log directory.
+        dir: PathBuf,
+        /// The record to prove.
+        #[arg(required_unless_present = "since")]
+        seq: Option<u64>,
+        /// Prove the latest checkpoint extends the log as it was at this size.
+        #[arg(long, conflicts_with = "seq")]
+        since: Option<u64>,
+    },
+    /// Check a proof printed by `prove`: the signature of its checkpoint and the proof itself.
+    CheckProof {
+        /// The proof (JSON).
+        proof: PathBuf,
+        /// The log's public key (a `.pub` file or the key itself).
+        #[arg(long, value_name = "PUB")]
+        key: String,
+        /// For an inclusion proof: the record's exact line, to check it is the one proven.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+    },
+    /// Show records, filtered.
+    Show {
+        /// The log directory.
+        dir: PathBuf,
+        /// Only this conversation.
+        #[arg(long)]
+        conversation: Option<String>,
+        /// Only this kind (`decision`, `transfer`, `erasure`, `retention_purge`, `policy_deployed`,
+        /// `key_rotated`, `recovery`).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only records whose determining rules include this id.
+        #[arg(long)]
+        rule: Option<String>,
+        /// Only records at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<DateTime<Utc>>,
+        /// Only records before this time (RFC 3339).
+        #[arg(long)]
+        until: Option<DateTime<Utc>>,
+    },
+    /// Erase the payloads (message texts, packets) of one conversation, with a reason. The chain keeps verifying.
+    Erase {
+        /// The log directory.
+        dir: PathBuf,
+        /// The conversation.
+        #[arg(long)]
+        conversation: String,
+        /// Why (recorded in the log).
+        #[arg(long)]
+        reason: String,
+        /// The signing key file.
+        #[arg(long, value_name = "KEY")]
+        signing_key: PathBuf,
+    },
+    /// Apply retention: erase every payload whose keep-until date is before `--at` (legal holds excepted).
+    Purge {
+        /// The log directory.
+        dir: PathBuf,
+        /// The time to apply retention at (RFC 3339); default now.
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+        /// The signing key file.
+        #[arg(long, value_name = "KEY")]
+        signing_key: PathBuf,
+    },
+    /// Switch to a new signing key; the change is recorded and the next checkpoint is signed by both keys.
+    RotateKey {
+        /// The log directory.
+        dir: PathBuf,
+        /// The current signing key file.
+        #[arg(long, value_name = "KEY")]
+        signing_key: PathBuf,
+        /// The new signing key file (from `keygen`).
+        #[arg(long, value_name = "KEY")]
+        new_signing_key: PathBuf,
+    },
+}
+
+/// Output format of `verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Lines for people.
+    Human,
+    /// One JSON object.
+    Json,
+}
 
 /// Runs `handrail audit`.
-pub fn run(_args: Args) -> Exit {
-    eprintln!("error: `handrail audit` is not built yet");
-    Exit::Internal
+pub fn run(args: Args) -> Exit {
+    match run_command(args.command) {
+        Ok(exit) => exit,
+        Err(Failure(exit, message)) => {
+            eprintln!("error: {message}");
+            exit
+        }
+    }
+}
+
+struct Failure(Exit, String);
+
+impl From<audit::AuditError> for Failure {
+    fn from(e: audit::AuditError) -> Self {
+        let exit = match e {
+            audit::AuditError::Io { .. } => Exit::Io,
+            _ => Exit::Failed,
+        };
+        Failure(exit, e.to_string())
+    }
+}
+
+fn read(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure(Exit::Io, format!("cannot read `{}`: {e}", path.display())))
+}
+
+/// A verifier key given as a file or as the key itself.
+fn verifier(key: &str) -> Result<Verifier, Failure> {
+    let text = if Path::new(key).is_file() { read(Path::new(key))? } else { key.to_string() };
+    Verifier::parse(&text).map_err(|e| Failure(Exit::Usage, format!("`{key}`: {e}")))
+}
+
+/// A signing key from its file.
+pub fn signer(path: &Path) -> Result<Signer, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    Signer::parse(&text).map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+fn writer(dir: &Path, key: &Path) -> Result<AuditLog, Failure> {
+    let signer = signer(key).map_err(|e| Failure(Exit::Usage, e))?;
+    let origin = signer.verifier().name.clone();
+    Ok(AuditLog::open(dir, signer, WriterOptions { origin, ..WriterOptions::default() })?)
+}
+
+fn run_command(command: Command) -> Result<Exit, Failure> {
+    match command {
+        Command::Keygen { name, out } => {
+            let signer = Signer::generate(&name).map_err(|e| Failure(Exit::Usage, e.to_string()))?;
+            let secret = out.with_extension("key");
+            let public = out.with_extension("pub");
+            write_secret(&secret, &signer.to_skey())?;
+            std::fs::write(&public, signer.verifier().to_vkey() + "\n")
+                .map_err(|e| Failure(Exit::Io, format!("cannot write `{}`: {e}", public.display())))?;
+            println!("{}", signer.verifier().to_vkey());
+            eprintln!(
+                "wrote {} (keep it secret) and {} (give it to auditors)",
+                secret.display(),
+                public.display()
+            );
+            Ok(Exit::Ok)
+        }
+        Command::Verify { dir, key, trusted, format } => {
+            let keys = key.iter().map(|k| verifier(k)).collect::<Result<Vec<_>, _>>()?;
+            let trusted = match trusted {
+                Some(path) => Some(
+                    std::fs::read(&path)
+                        .map_err(|e| Failure(Exit::Io, format!("cannot read `{}`: {e}", path.display())))?,
+                ),
+                None => None,
+            };
+            let report = audit::verify(&dir, &VerifyOptions { keys, trusted })?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+                Format::Human => print_report(&report),
+            }
+            Ok(if report.ok() { Exit::Ok } else { Exit::Failed })
+        }
+        Command::Prove { dir, seq, since } => {
+            let (leaves, lines) = leaves(&dir)?;
+            let latest = std::fs::read(dir.join(files::CHECKPOINT)).map_err(|e| {
+                Failure(Exit::Failed, format!("the log has no checkpoint to prove against: {e}"))
+            })?;
+            let text = String::from_utf8_lossy(&latest).to_string();
+            let body = text.split("\n\n").next().unwrap_or("").to_string() + "\n";
+            let cp = Checkpoint::parse(&body).map_err(|e| Failure(Exit::Failed, e.to_string()))?;
+            let size = usize::try_from(cp.size).unwrap_or(usize::MAX);
+            let covered = leaves.get(..size).ok_or_else(|| {
+                Failure(Exit::Failed, "the checkpoint covers more records than the log has".into())
+            })?;
+            let proof = match (seq, since) {
+                (Some(seq), _) => {
+                    let index = usize::try_from(seq).unwrap_or(usize::MAX);
+                    let leaf = covered.get(index).ok_or_else(|| {
+                        Failure(
+                            Exit::Failed,
+                            format!(
+                                "record {seq} is not covered by the latest checkpoint (size {})",
+                                cp.size
+                            ),
+                        )
+                    })?;
+                    serde_json::json!({
+                        "type": "inclusion", "seq": seq, "tree_size": cp.size,
+                        "leaf_hash": leaf.hex(), "record": lines.get(index),
+                        "proof": merkle::inclusion_proof(index, covered).iter().map(Hash::hex).collect::<Vec<_>>(),
+                        "checkpoint": text,
+                    })
+                }
+                (None, Some(old)) => {
+                    let m = usize::try_from(old).unwrap_or(usize::MAX);
+                    let old_leaves = covered.get(..m).ok_or_else(|| {
+                        Failure(
+                            Exit::Failed,
+                            format!("size {old} is larger than the checkpoint's {}", cp.size),
+                        )
+                    })?;
+                    serde_json::json!({
+                        "type": "consistency", "size1": old, "size2": cp.size,
+                        "root1": merkle::root(old_leaves).hex(),
+                        "proof": merkle::consistency_proof(m, covered).iter().map(Hash::hex).collect::<Vec<_>>(),
+                        "checkpoint": text,
+                    })
+                }
+                (None, None) => return Err(Failure(Exit::Usage, "give a SEQ or --since".into())),
+            };
+            println!("{}", serde_json::to_string_pretty(&proof).unwrap_or_default());
+            Ok(Exit::Ok)
+        }
+        Command::CheckProof { proof, key, record } => check_proof(&proof, &key, record.as_deref()),
+        Command::Show { dir, conversation, kind, rule, since, until } => {
+            let records = audit::read_records(&dir.join(files::LOG))?;
+            for r in records {
+                let value = serde_json::to_value(&r).unwrap_or_default();
+                let keep = conversation.as_ref().is_none_or(|c| field(&value, "conversation") == c.as_str())
+                    && kind.as_ref().is_none_or(|k| r.body.kind() == k)
+                    && rule.as_ref().is_none_or(|id| {
+                        field(&value, "rules").as_array().is_some_and(|a| a.iter().any(|x| x == id.as_str()))
+                    })
+                    && since.is_none_or(|t| r.time >= t)
+                    && until.is_none_or(|t| r.time < t);
+                if keep {
+                    println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                }
+            }
+            Ok(Exit::Ok)
+        }
+        Command::Erase { dir, conversation, reason, signing_key } => {
+            let mut log = writer(&dir, &signing_key)?;
+            let seqs = log.erase(&conversation, &reason)?;
+            log.close()?;
+            println!("erased the payloads of {} records of `{conversation}`", seqs.len());
+            Ok(Exit::Ok)
+        }
+        Command::Purge { dir, at, signing_key } => {
+            let mut log = writer(&dir, &signing_key)?;
+            let seqs = log.purge(at.unwrap_or_else(Utc::now))?;
+            log.close()?;
+            println!("purged the payloads of {} records whose retention ended", seqs.len());
+            Ok(Exit::Ok)
+        }
+        Command::RotateKey { dir, signing_key, new_signing_key } => {
+            let mut log = writer(&dir, &signing_key)?;
+            let new = signer(&new_signing_key).map_err(|e| Failure(Exit::Usage, e))?;
+            log.rotate_key(new)?;
+            log.close()?;
+            println!("rotated the signing key; the checkpoint covering the change is signed by both keys");
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+fn write_secret(path: &Path, text: &str) -> Result<(), Failure> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Failure(Exit::Io, format!("cannot create `{}`: {e}", path.display())))?;
+    writeln!(f, "{text}").map_err(|e| Failure(Exit::Io, format!("cannot write `{}`: {e}", path.display())))
+}
+
+/// Every line's leaf hash, and the lines.
+fn leaves(dir: &Path) -> Result<(Vec<Hash>, Vec<String>), Failure> {
+    let log = std::fs::read(dir.join(files::LOG))
+        .map_err(|e| Failure(Exit::Io, format!("cannot read the log: {e}")))?;
+    let lines: Vec<&[u8]> = log.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    Ok((
+        lines.iter().map(|l| merkle::leaf_hash(l)).collect(),
+        lines.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect(),
+    ))
+}
+
+fn print_report(report: &audit::Report) {
+    for p in &report.problems {
+        match (p.seq, p.line) {
+            (Some(seq), Some(line)) => println!("problem: seq {seq} (line {line}): {}", p.what),
+            _ => println!("problem: {}", p.what),
+        }
+    }
+    for (seq, by, why) in &report.erasures {
+        println!("erased: seq {seq} by record {by}: {why}");
+    }
+    let unsigned = report.records.saturating_sub(report.signed_size);
+    println!(
+        "{}: {} records, {} checkpoints verified (signed up to {}{}), {} payloads verified, {} erased, {} recoveries, keys {}; {} problems",
+        if report.ok() { "verified" } else { "FAILED" },
+        report.records,
+        report.checkpoints_verified,
+        report.signed_size,
+        if unsigned > 0 { format!("; {unsigned} later records not yet signed") } else { String::new() },
+        report.payloads_verified,
+        report.payloads_erased,
+        report.recoveries,
+        if report.keys.is_empty() { "none".to_string() } else { report.keys.join(", ") },
+        report.problems.len(),
+    );
+}
+
+fn check_proof(path: &Path, key: &str, record: Option<&Path>) -> Result<Exit, Failure> {
+    let proof: serde_json::Value = serde_json::from_str(&read(path)?)
+        .map_err(|e| Failure(Exit::Failed, format!("the proof is not JSON: {e}")))?;
+    let v = verifier(key)?;
+    let note_text = field(&proof, "checkpoint").as_str().unwrap_or_default();
+    let opened = note::open(note_text.as_bytes(), &[v])
+        .map_err(|e| Failure(Exit::Failed, format!("the proof's checkpoint: {e}")))?;
+    let cp = Checkpoint::parse(&opened.text).map_err(|e| Failure(Exit::Failed, e.to_string()))?;
+    let hashes = |name: &str| -> Result<Vec<Hash>, Failure> {
+        field(&proof, name)
+            .as_array()
+            .ok_or_else(|| Failure(Exit::Failed, format!("the proof has no `{name}`")))?
+            .iter()
+            .map(|h| {
+                h.as_str()
+                    .and_then(Hash::from_hex)
+                    .ok_or_else(|| Failure(Exit::Failed, format!("a `{name}` entry is not a hash")))
+            })
+            .collect()
+    };
+    let hash = |name: &str| {
+        field(&proof, name)
+            .as_str()
+            .and_then(Hash::from_hex)
+            .ok_or_else(|| Failure(Exit::Failed, format!("`{name}` is not a hash")))
+    };
+    let result = match field(&proof, "type").as_str() {
+        Some("inclusion") => {
+            let mut leaf = hash("leaf_hash")?;
+            if let Some(path) = record {
+                let line = read(path)?;
+                let computed = merkle::leaf_hash(line.trim_end_matches('\n').as_bytes());
+                if computed != leaf {
+                    return Err(Failure(Exit::Failed, "the record given is not the one proven".into()));
+                }
+                leaf = computed;
+            }
+            let seq = field(&proof, "seq").as_u64().unwrap_or(u64::MAX);
+            merkle::verify_inclusion(seq, cp.size, &leaf, &hashes("proof")?, &cp.root)
+        }
+        Some("consistency") => {
+            let size1 = field(&proof, "size1").as_u64().unwrap_or(0);
+            merkle::verify_consistency(size1, cp.size, &hash("root1")?, &cp.root, &hashes("proof")?)
+        }
+        _ => {
+            return Err(Failure(
+                Exit::Failed,
+                "the proof's `type` is neither `inclusion` nor `consistency`".into(),
+            ));
+        }
+    };
+    match result {
+        Ok(()) => {
+            println!(
+                "the proof verifies against checkpoint {} of size {} signed by {}",
+                cp.origin,
+                cp.size,
+                opened.verified.join(", ")
+            );
+            Ok(Exit::Ok)
+        }
+        Err(e) => {
+            println!("the proof does not verify: {e}");
+            Ok(Exit::Failed)
+        }
+    }
+}
+
+/// A JSON field, or `null` when absent.
+fn field<'a>(value: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    value.get(name).unwrap_or(&serde_json::Value::Null)
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::{Exit, PolicyArgs};
 use crate::diagnostic::ErrorFormat;
-use crate::eval::{ConversationState, DecideOptions, Event};
+use crate::eval::{ConversationState, DecideOptions, Decision, Event};
 
 /// Decide events: JSON Lines in (one event per line), one decision per line out.
 ///
@@ -35,6 +35,90 @@ pub struct Args {
     /// How to print policy errors.
     #[arg(long, value_enum, default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
+    /// Record every decision in the audit log in this directory (created if absent). Decisions are printed only
+    /// once their records are durable.
+    #[arg(long, value_name = "DIR", requires = "audit_key")]
+    pub audit: Option<PathBuf>,
+    /// The signing key of the audit log (from `handrail audit keygen`).
+    #[arg(long, value_name = "KEY")]
+    pub audit_key: Option<PathBuf>,
+    /// With `--audit`: how many decisions share one fsync (group commit). 1 acknowledges each at once.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub audit_batch: usize,
+}
+
+/// The audit log and the decisions waiting for their records to be durable.
+struct Audited {
+    log: crate::audit::AuditLog,
+    pending: Vec<String>,
+    batch: usize,
+}
+
+impl Audited {
+    fn open(
+        dir: &std::path::Path,
+        key: &std::path::Path,
+        batch: usize,
+        policy: &crate::compile::Policy,
+    ) -> Result<Audited, String> {
+        let signer = super::audit::signer(key)?;
+        let origin = signer.verifier().name.clone();
+        let options = crate::audit::WriterOptions { origin, ..crate::audit::WriterOptions::default() };
+        let mut log = crate::audit::AuditLog::open(dir, signer, options).map_err(|e| e.to_string())?;
+        log.append(crate::audit::Entry::PolicyDeployed {
+            time: chrono::Utc::now(),
+            policy: policy_ref(policy),
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(Audited { log, pending: Vec::new(), batch: batch.max(1) })
+    }
+
+    /// Records a decision; returns the decisions now durable, to print.
+    fn record(&mut self, decision: &Decision, event_line: &str, json: String) -> Result<Vec<String>, String> {
+        let reasons = decision
+            .reasons
+            .iter()
+            .map(|r| {
+                serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+            })
+            .collect();
+        let retention = decision.retention.as_ref().map(|r| crate::audit::Retention {
+            class: r.class.clone(),
+            keep_until: r.keep_until,
+            legal_hold: r.legal_hold,
+        });
+        self.log
+            .append(crate::audit::Entry::Decision {
+                time: decision.time,
+                conversation: decision.conversation.clone(),
+                policy: crate::audit::PolicyRef {
+                    id: decision.policy.id.clone(),
+                    version: decision.policy.version.clone(),
+                    hash: decision.policy.hash.clone(),
+                },
+                action: decision.action.as_str().to_string(),
+                reasons,
+                rules: decision.determining.clone(),
+                retention,
+                payload: event_line.as_bytes().to_vec(),
+            })
+            .map_err(|e| e.to_string())?;
+        self.pending.push(json);
+        if self.pending.len() >= self.batch { self.flush() } else { Ok(Vec::new()) }
+    }
+
+    fn flush(&mut self) -> Result<Vec<String>, String> {
+        self.log.commit().map_err(|e| e.to_string())?;
+        Ok(std::mem::take(&mut self.pending))
+    }
+}
+
+fn policy_ref(policy: &crate::compile::Policy) -> crate::audit::PolicyRef {
+    crate::audit::PolicyRef {
+        id: policy.id.clone(),
+        version: policy.version.clone(),
+        hash: policy.hash.clone(),
+    }
 }
 
 /// Runs `handrail eval`.
@@ -58,6 +142,16 @@ pub fn run(args: Args) -> Exit {
         _ => "<stdin>".to_string(),
     };
     let options = DecideOptions { explain: args.explain };
+    let mut audited = match (&args.audit, &args.audit_key) {
+        (Some(dir), Some(key)) => match Audited::open(dir, key, args.audit_batch, &policy) {
+            Ok(a) => Some(a),
+            Err(why) => {
+                eprintln!("error: the audit log: {why}");
+                return Exit::Failed;
+            }
+        },
+        _ => None,
+    };
     let mut states: HashMap<String, ConversationState> = HashMap::new();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -98,13 +192,38 @@ pub fn run(args: Args) -> Exit {
             }
         };
         states.insert(decision.conversation.clone(), next);
-        let written = if args.pretty {
-            serde_json::to_writer_pretty(&mut out, &decision)
+        let json = if args.pretty {
+            serde_json::to_string_pretty(&decision)
         } else {
-            serde_json::to_writer(&mut out, &decision)
+            serde_json::to_string(&decision)
         };
-        if written.is_err() || writeln!(out).is_err() {
+        let json = json.unwrap_or_default();
+        let ready = match audited.as_mut() {
+            Some(a) => match a.record(&decision, &line, json) {
+                Ok(ready) => ready,
+                Err(why) => {
+                    eprintln!("error: {name}:{number}: the audit log: {why}");
+                    return Exit::Failed;
+                }
+            },
+            None => vec![json],
+        };
+        if ready.iter().any(|d| writeln!(out, "{d}").is_err()) {
             return Exit::Io;
+        }
+    }
+    if let Some(mut a) = audited {
+        let ready = a.flush().and_then(|ready| a.log.close().map(|_| ready).map_err(|e| e.to_string()));
+        match ready {
+            Ok(ready) => {
+                if ready.iter().any(|d| writeln!(out, "{d}").is_err()) {
+                    return Exit::Io;
+                }
+            }
+            Err(why) => {
+                eprintln!("error: the audit log: {why}");
+                return Exit::Failed;
+            }
         }
     }
     if out.flush().is_err() {

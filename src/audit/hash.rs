@@ -1,0 +1,99 @@
+//! SHA-256 values, their hex and base64 forms, and the payload commitment.
+
+use base64::Engine as _;
+
+/// A SHA-256 value.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Hash(pub [u8; 32]);
+
+impl std::fmt::Debug for Hash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.hex())
+    }
+}
+
+impl Hash {
+    /// From a ring digest (always 32 bytes for SHA-256).
+    pub fn from_digest(d: ring::digest::Digest) -> Hash {
+        // INVARIANT: a SHA-256 digest is 32 bytes.
+        Hash(<[u8; 32]>::try_from(d.as_ref()).unwrap_or_default())
+    }
+
+    /// From exactly 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Option<Hash> {
+        <[u8; 32]>::try_from(bytes).ok().map(Hash)
+    }
+
+    /// Lowercase hex, 64 characters.
+    pub fn hex(&self) -> String {
+        hex(&self.0)
+    }
+
+    /// From 64 hex characters.
+    pub fn from_hex(s: &str) -> Option<Hash> {
+        if s.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Hash(out))
+    }
+
+    /// Standard base64 (as in checkpoints).
+    pub fn base64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.0)
+    }
+
+    /// From standard base64 of exactly 32 bytes.
+    pub fn from_base64(s: &str) -> Option<Hash> {
+        base64::engine::general_purpose::STANDARD.decode(s).ok().and_then(|b| Hash::from_slice(&b))
+    }
+}
+
+/// SHA-256 of bytes.
+pub fn sha256(data: &[u8]) -> Hash {
+    Hash::from_digest(ring::digest::digest(&ring::digest::SHA256, data))
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        out.push(char::from_digit(u32::from(b & 0x0f), 16).unwrap_or('0'));
+    }
+    out
+}
+
+/// The domain tag that starts every payload commitment, so a commitment can never be confused with another
+/// SHA-256 in the log.
+pub const PAYLOAD_TAG: &[u8] = b"handrail/payload/v1\0";
+
+/// The length of a payload's random salt.
+pub const SALT_LEN: usize = 32;
+
+/// SHA-256(PAYLOAD_TAG || salt || payload): a hiding commitment to a payload. Without the salt (destroyed on
+/// erasure) it reveals nothing about the payload, not even for short, guessable texts.
+pub fn commitment(salt: &[u8; SALT_LEN], payload: &[u8]) -> Hash {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(PAYLOAD_TAG);
+    ctx.update(salt);
+    ctx.update(payload);
+    Hash::from_digest(ctx.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_and_base64_round_trip() {
+        let h = sha256(b"");
+        assert_eq!(h.hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(Hash::from_hex(&h.hex()), Some(h));
+        assert_eq!(Hash::from_base64(&h.base64()), Some(h));
+        assert_eq!(Hash::from_hex("zz"), None);
+    }
+}

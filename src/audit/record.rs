@@ -1,0 +1,197 @@
+//! The records of the log: one JSON object per line, always starting `{"seq":N,"prev":"<hex>","time":"...",
+//! "kind":"..."` so a verifier can read the chain without a JSON parser. See `audit/FORMAT.md`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One line of the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Position in the log, from 0.
+    pub seq: u64,
+    /// The leaf hash (SHA-256(0x00 || line)) of the previous line, hex; 64 zeros for the first record.
+    pub prev: String,
+    /// When it was written (UTC).
+    pub time: DateTime<Utc>,
+    /// What happened.
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+/// The policy a record refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRef {
+    /// Its id.
+    pub id: String,
+    /// Its version.
+    pub version: String,
+    /// Its content hash.
+    pub hash: String,
+}
+
+/// The retention of a record's payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    /// The data class.
+    pub class: String,
+    /// When the payload may be purged.
+    pub keep_until: DateTime<Utc>,
+    /// Never purge.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub legal_hold: bool,
+}
+
+/// Where a record's payload is, and the commitment to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayloadRef {
+    /// Byte offset of the salt in `payloads.bin`.
+    pub offset: u64,
+    /// Length of the payload (after its 32-byte salt).
+    pub length: u64,
+    /// SHA-256(tag || salt || payload), hex.
+    pub commitment: String,
+}
+
+/// The kinds of record and their fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Body {
+    /// A decision on one event.
+    Decision {
+        /// The conversation.
+        conversation: String,
+        /// The policy in force.
+        policy: PolicyRef,
+        /// The action.
+        action: String,
+        /// Reason codes.
+        reasons: Vec<String>,
+        /// Determining rule ids.
+        rules: Vec<String>,
+        /// Retention of the payload.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retention: Option<Retention>,
+        /// The committed event (message text and all).
+        payload: PayloadRef,
+    },
+    /// A handoff packet given to a person.
+    Transfer {
+        /// The conversation.
+        conversation: String,
+        /// The queue it went to.
+        queue: String,
+        /// The policy in force.
+        policy: PolicyRef,
+        /// Reason codes.
+        reasons: Vec<String>,
+        /// Determining rule ids.
+        rules: Vec<String>,
+        /// Retention of the payload.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retention: Option<Retention>,
+        /// The committed packet.
+        payload: PayloadRef,
+    },
+    /// Payloads deleted on request (a data-subject request, a legal instruction).
+    Erasure {
+        /// The conversation erased.
+        conversation: String,
+        /// The records whose payloads were deleted.
+        seqs: Vec<u64>,
+        /// Why.
+        reason: String,
+    },
+    /// Payloads deleted because their retention ended.
+    RetentionPurge {
+        /// The time the retention rules were applied at.
+        at: DateTime<Utc>,
+        /// The records whose payloads were deleted.
+        seqs: Vec<u64>,
+    },
+    /// A policy was deployed.
+    PolicyDeployed {
+        /// The policy.
+        policy: PolicyRef,
+    },
+    /// The signing key changed; the next checkpoint is signed by both keys.
+    KeyRotated {
+        /// The old key (`name+id`).
+        old_key: String,
+        /// The new verifier key.
+        new_key: String,
+    },
+    /// The writer cut a torn tail after a crash.
+    Recovery {
+        /// Bytes cut from the end of `log.jsonl`.
+        log_bytes_cut: u64,
+        /// Bytes cut from the end of `payloads.bin`.
+        payload_bytes_cut: u64,
+        /// Why the cut began where it did.
+        cause: String,
+    },
+}
+
+impl Body {
+    /// The kind, as written in the `kind` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::Decision { .. } => "decision",
+            Body::Transfer { .. } => "transfer",
+            Body::Erasure { .. } => "erasure",
+            Body::RetentionPurge { .. } => "retention_purge",
+            Body::PolicyDeployed { .. } => "policy_deployed",
+            Body::KeyRotated { .. } => "key_rotated",
+            Body::Recovery { .. } => "recovery",
+        }
+    }
+
+    /// The payload reference, for records that have one.
+    pub fn payload(&self) -> Option<&PayloadRef> {
+        match self {
+            Body::Decision { payload, .. } | Body::Transfer { payload, .. } => Some(payload),
+            _ => None,
+        }
+    }
+}
+
+/// The fixed beginning of a line: `{"seq":N,"prev":"<64 hex>",`. Returns (seq, prev hex).
+pub fn prefix(line: &[u8]) -> Option<(u64, &str)> {
+    let rest = line.strip_prefix(b"{\"seq\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let seq = std::str::from_utf8(rest.get(..digits)?).ok()?.parse().ok()?;
+    let rest = rest.get(digits..)?.strip_prefix(b",\"prev\":\"")?;
+    let prev = std::str::from_utf8(rest.get(..64)?).ok()?;
+    rest.get(64..)?.strip_prefix(b"\",")?;
+    Some((seq, prev))
+}
+
+/// The `kind` of a line, read without parsing it.
+pub fn kind(line: &[u8]) -> Option<&str> {
+    let at = find(line, b"\"kind\":\"")? + 8;
+    let rest = line.get(at..)?;
+    let end = rest.iter().position(|b| *b == b'"')?;
+    std::str::from_utf8(rest.get(..end)?).ok()
+}
+
+/// The payload reference of a decision or transfer line, read without parsing the whole line. A user string
+/// cannot forge it: inside JSON strings every `"` is escaped.
+pub fn payload(line: &[u8]) -> Option<PayloadRef> {
+    let at = find(line, b"\"payload\":{\"offset\":")? + 20;
+    let rest = line.get(at..)?;
+    let (offset, rest) = number(rest)?;
+    let rest = rest.strip_prefix(b",\"length\":")?;
+    let (length, rest) = number(rest)?;
+    let rest = rest.strip_prefix(b",\"commitment\":\"")?;
+    let commitment = std::str::from_utf8(rest.get(..64)?).ok()?.to_string();
+    Some(PayloadRef { offset, length, commitment })
+}
+
+fn number(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    let n = std::str::from_utf8(bytes.get(..digits)?).ok()?.parse().ok()?;
+    Some((n, bytes.get(digits..)?))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}

@@ -1,0 +1,309 @@
+//! The verifier: checks a log directory without trusting the machine that wrote it, and reports every problem.
+//!
+//! The algorithm, step by step, is in `audit/FORMAT.md` ("Verifying a log"): walk the chain, rebuild the Merkle
+//! tree, check every checkpoint's signature and root, check the auditor's own checkpoint, check every payload
+//! against its commitment and every erasure against its record. One line is hashed once: its leaf hash is both
+//! the next record's `prev` and the tree's leaf.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::hash::{Hash, SALT_LEN, commitment};
+use super::merkle::{CompactRange, leaf_hash};
+use super::note::{self, Checkpoint, Verifier};
+use super::record::{self, Body, PayloadRef, Record};
+use super::{AuditError, files};
+
+/// What the auditor trusts.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// The log's public key(s); keys introduced by `key_rotated` records are learnt from the log itself.
+    pub keys: Vec<Verifier>,
+    /// A checkpoint the auditor kept earlier (note bytes): the log must still contain what it covered.
+    pub trusted: Option<Vec<u8>>,
+}
+
+/// One problem found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The record concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Its line in `log.jsonl` (from 1), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// What is wrong, in words.
+    pub what: String,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Records in the log.
+    pub records: u64,
+    /// Checkpoints whose signature and root verified.
+    pub checkpoints_verified: u64,
+    /// The largest size covered by a verified checkpoint.
+    pub signed_size: u64,
+    /// Payloads that match their commitment.
+    pub payloads_verified: u64,
+    /// Payloads erased under an erasure or retention record.
+    pub payloads_erased: u64,
+    /// Erasures: (record seq erased, the erasure record's seq, reason).
+    pub erasures: Vec<(u64, u64, String)>,
+    /// Crash recoveries recorded in the log.
+    pub recoveries: u64,
+    /// Keys that signed verified checkpoints.
+    pub keys: Vec<String>,
+    /// Every problem found.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// Whether the log verified with no problem.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    fn problem(&mut self, seq: Option<u64>, what: impl Into<String>) {
+        self.problems.push(Problem { seq, line: seq.map(|s| s + 1), what: what.into() });
+    }
+}
+
+/// Verifies the log in `dir`. `Err` only when the log cannot be read at all; everything wrong inside it is a
+/// [`Problem`] in the report.
+pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError> {
+    let log_path = dir.join(files::LOG);
+    let log = std::fs::read(&log_path).map_err(|e| AuditError::io(&log_path, e))?;
+    let payloads = std::fs::read(dir.join(files::PAYLOADS)).unwrap_or_default();
+    let mut report = Report::default();
+
+    // The sizes at which a root is needed: every checkpoint's, and the auditor's.
+    let checkpoints = list_checkpoints(dir, &mut report);
+    let trusted = options.trusted.as_ref().and_then(|bytes| match note::open(bytes, &options.keys) {
+        Ok(opened) => match Checkpoint::parse(&opened.text) {
+            Ok(cp) => Some(cp),
+            Err(e) => {
+                report.problem(None, format!("your trusted checkpoint is not a checkpoint: {e}"));
+                None
+            }
+        },
+        Err(e) => {
+            report.problem(None, format!("your trusted checkpoint does not verify with the given key: {e}"));
+            None
+        }
+    });
+    let mut wanted: Vec<u64> = checkpoints.keys().copied().collect();
+    wanted.extend(trusted.as_ref().map(|c| c.size));
+    let mut roots: HashMap<u64, Hash> = HashMap::new();
+    let mut range = CompactRange::new();
+    if wanted.contains(&0) {
+        roots.insert(0, range.root());
+    }
+
+    // 1. The chain, the tree, and what the records say.
+    let mut prev = Hash::default();
+    let mut with_payload: Vec<(u64, PayloadRef)> = Vec::new();
+    let mut erased: BTreeMap<u64, (u64, String)> = BTreeMap::new();
+    let mut rotations: Vec<(u64, Verifier)> = Vec::new();
+    let mut rest = log.as_slice();
+    let mut seq = 0u64;
+    while !rest.is_empty() {
+        let Some(end) = rest.iter().position(|b| *b == b'\n') else {
+            report.problem(Some(seq), "the last line is incomplete (a crash or a cut); the writer cuts it when it next opens the log");
+            break;
+        };
+        let (line, tail) = rest.split_at(end);
+        rest = tail.get(1..).unwrap_or_default();
+        match record::prefix(line) {
+            None => {
+                report.problem(Some(seq), "the line is not a record (it does not start with seq and prev)")
+            }
+            Some((s, p)) => {
+                if s != seq {
+                    report.problem(
+                        Some(seq),
+                        format!(
+                            "seq is {s} where {seq} was expected: a record was inserted, removed or reordered"
+                        ),
+                    );
+                }
+                if p != prev.hex() {
+                    report.problem(Some(seq), "prev does not match the previous line: that line was changed, or records were removed or reordered");
+                }
+            }
+        }
+        let hash = leaf_hash(line);
+        range.push(hash);
+        prev = hash;
+        if wanted.contains(&range.size()) {
+            roots.insert(range.size(), range.root());
+        }
+        match record::kind(line) {
+            Some("decision" | "transfer") => match record::payload(line) {
+                Some(p) => with_payload.push((seq, p)),
+                None => report.problem(Some(seq), "the record's payload reference cannot be read"),
+            },
+            _ => match serde_json::from_slice::<Record>(line) {
+                Ok(r) => match r.body {
+                    Body::Erasure { seqs, reason, .. } => {
+                        for s in seqs {
+                            erased.insert(s, (r.seq, reason.clone()));
+                        }
+                    }
+                    Body::RetentionPurge { seqs, at } => {
+                        for s in seqs {
+                            erased.insert(s, (r.seq, format!("retention ended (purged at {at})")));
+                        }
+                    }
+                    Body::KeyRotated { new_key, .. } => match Verifier::parse(&new_key) {
+                        Ok(v) => rotations.push((r.seq, v)),
+                        Err(e) => report.problem(Some(r.seq), format!("the rotated key cannot be read: {e}")),
+                    },
+                    Body::Recovery { .. } => report.recoveries += 1,
+                    _ => {}
+                },
+                Err(e) => report.problem(Some(seq), format!("the record cannot be read: {e}")),
+            },
+        }
+        seq += 1;
+    }
+    report.records = seq;
+
+    // 2. Every checkpoint: signed by a trusted key, and the root of that many records.
+    let mut keys = options.keys.clone();
+    let mut origin: Option<String> = None;
+    for (&size, bytes) in &checkpoints {
+        let name = files::checkpoint_name(size);
+        let opened = match note::open(bytes, &keys) {
+            Ok(opened) => opened,
+            Err(e) => {
+                report.problem(None, format!("checkpoint `{name}`: {e}"));
+                continue;
+            }
+        };
+        let cp = match Checkpoint::parse(&opened.text) {
+            Ok(cp) => cp,
+            Err(e) => {
+                report.problem(None, format!("checkpoint `{name}`: {e}"));
+                continue;
+            }
+        };
+        if cp.size != size {
+            report.problem(None, format!("checkpoint `{name}` says size {}: the file was replaced", cp.size));
+            continue;
+        }
+        if origin.get_or_insert_with(|| cp.origin.clone()) != &cp.origin {
+            report.problem(None, format!("checkpoint `{name}` is for another log (`{}`)", cp.origin));
+            continue;
+        }
+        match roots.get(&size) {
+            None => {
+                report.problem(None, format!("checkpoint `{name}` covers {size} records but the log has only {}: records were removed from the end", report.records));
+                continue;
+            }
+            Some(root) if *root != cp.root => {
+                report.problem(
+                    None,
+                    format!("the first {size} records do not hash to the root signed in checkpoint `{name}`"),
+                );
+                continue;
+            }
+            Some(_) => {}
+        }
+        report.checkpoints_verified += 1;
+        report.signed_size = report.signed_size.max(size);
+        for label in opened.verified {
+            if !report.keys.contains(&label) {
+                report.keys.push(label);
+            }
+        }
+        // A key announced by a record this checkpoint covers, and signed by a key already trusted, is trusted now.
+        for (at, key) in &rotations {
+            if *at < size && !keys.contains(key) {
+                keys.push(key.clone());
+            }
+        }
+    }
+    match std::fs::read(dir.join(files::CHECKPOINT)) {
+        Ok(latest) => {
+            if checkpoints.values().next_back() != Some(&latest) {
+                report.problem(
+                    None,
+                    "`checkpoint` differs from the newest file in `checkpoints/`: it was replaced",
+                );
+            }
+        }
+        Err(_) if report.records > 0 => {
+            report.problem(None, "there is no `checkpoint`: nothing vouches for these records")
+        }
+        Err(_) => {}
+    }
+
+    // 3. The auditor's own checkpoint: the log must still hold exactly what it covered.
+    if let Some(cp) = &trusted {
+        match roots.get(&cp.size) {
+            None => report.problem(None, format!("your trusted checkpoint covers {} records but the log has only {}: the log was truncated", cp.size, report.records)),
+            Some(root) if *root != cp.root => report.problem(None, format!("the log's first {} records are not those of your trusted checkpoint: history was rewritten", cp.size)),
+            Some(_) => {}
+        }
+    }
+
+    // 4. Payloads against their commitments; erasures against their records.
+    for (s, p) in &with_payload {
+        let start = p.offset as usize;
+        let region = start.checked_add(SALT_LEN + p.length as usize).and_then(|end| payloads.get(start..end));
+        let zeroed = region.is_none_or(|r| r.iter().all(|b| *b == 0));
+        match (erased.remove(s), region) {
+            (Some((by, why)), _) if zeroed => {
+                report.payloads_erased += 1;
+                report.erasures.push((*s, by, why));
+            }
+            (Some((by, _)), _) => report.problem(
+                Some(*s),
+                format!("record {by} says this payload was erased, but it is still there"),
+            ),
+            (None, _) if zeroed => {
+                report.problem(Some(*s), "the payload is missing, and no erasure record explains it")
+            }
+            (None, Some(region)) => {
+                let (salt, payload) = region.split_at(SALT_LEN);
+                let salt = <[u8; SALT_LEN]>::try_from(salt).unwrap_or_default();
+                if commitment(&salt, payload).hex() == p.commitment {
+                    report.payloads_verified += 1;
+                } else {
+                    report.problem(Some(*s), "the payload does not match its commitment: it was changed");
+                }
+            }
+            (None, None) => report.problem(Some(*s), "the payload is missing"),
+        }
+    }
+    for (s, (by, _)) in erased {
+        report.problem(Some(by), format!("this record erases record {s}, which has no payload"));
+    }
+    Ok(report)
+}
+
+/// Every `checkpoints/<size>.note`, by size.
+fn list_checkpoints(dir: &Path, report: &mut Report) -> BTreeMap<u64, Vec<u8>> {
+    let mut found = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(dir.join(files::CHECKPOINTS)) else { return found };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(size) = name.strip_suffix(".note").and_then(|n| n.parse::<u64>().ok()) else {
+            if !name.ends_with(".tmp") {
+                report.problem(None, format!("`checkpoints/{name}` is not a checkpoint file"));
+            }
+            continue;
+        };
+        match std::fs::read(entry.path()) {
+            Ok(bytes) => {
+                found.insert(size, bytes);
+            }
+            Err(e) => report.problem(None, format!("`checkpoints/{name}` cannot be read: {e}")),
+        }
+    }
+    found
+}

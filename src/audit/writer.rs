@@ -1,0 +1,479 @@
+//! The writer: appends records, acknowledges them only once durable, signs checkpoints, recovers after a crash.
+//!
+//! Durability is by group commit: [`AuditLog::append`] buffers a record (and its payload), [`AuditLog::commit`]
+//! writes every buffered payload and record and makes each file durable with one `fsync`, then acknowledges them
+//! all. Payloads are made durable before the records that commit to them, so a crash can leave an unreferenced
+//! payload (cut on recovery), never a record whose payload is lost.
+//!
+//! One writer per log: `LOCK` is held with an exclusive advisory lock for the writer's lifetime; a second writer
+//! gets [`AuditError::Locked`].
+//!
+//! Recovery on open: every record up to the latest signed checkpoint must be intact and hash to its root, or the
+//! writer refuses to open ([`AuditError::Damaged`]): evidence is never repaired silently. Past the checkpoint, the
+//! first torn or broken line and everything after it is cut, and a `recovery` record says how much was cut.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use super::hash::{Hash, SALT_LEN, commitment};
+use super::merkle::{CompactRange, leaf_hash};
+use super::note::{self, Checkpoint, Signer, Verifier};
+use super::record::{self, Body, PayloadRef, PolicyRef, Record, Retention};
+use super::{AuditError, files};
+
+/// When the writer signs checkpoints (besides at close and after erasure, purge and key rotation).
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// The log's origin line in checkpoints, e.g. `clinic.example/handrail`.
+    pub origin: String,
+    /// Sign a checkpoint once this many records have been committed since the last one.
+    pub checkpoint_every: u64,
+    /// Sign a checkpoint at the first commit this long after the last one.
+    pub checkpoint_interval: Duration,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            origin: "handrail".into(),
+            checkpoint_every: 10_000,
+            checkpoint_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What a caller records.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// A decision; `payload` is the event (the customer's text and all), kept beside the chain.
+    Decision {
+        /// When.
+        time: DateTime<Utc>,
+        /// The conversation.
+        conversation: String,
+        /// The policy in force.
+        policy: PolicyRef,
+        /// The action.
+        action: String,
+        /// Reason codes.
+        reasons: Vec<String>,
+        /// Determining rule ids.
+        rules: Vec<String>,
+        /// Retention of the payload.
+        retention: Option<Retention>,
+        /// The event, committed.
+        payload: Vec<u8>,
+    },
+    /// A handoff packet given to a person.
+    Transfer {
+        /// When.
+        time: DateTime<Utc>,
+        /// The conversation.
+        conversation: String,
+        /// The queue.
+        queue: String,
+        /// The policy in force.
+        policy: PolicyRef,
+        /// Reason codes.
+        reasons: Vec<String>,
+        /// Determining rule ids.
+        rules: Vec<String>,
+        /// Retention of the payload.
+        retention: Option<Retention>,
+        /// The packet, committed.
+        payload: Vec<u8>,
+    },
+    /// A policy was deployed.
+    PolicyDeployed {
+        /// When.
+        time: DateTime<Utc>,
+        /// The policy.
+        policy: PolicyRef,
+    },
+}
+
+/// An open log with its writer lock.
+#[derive(Debug)]
+pub struct AuditLog {
+    dir: PathBuf,
+    options: WriterOptions,
+    signer: Signer,
+    log: File,
+    payloads: File,
+    _lock: File,
+    range: CompactRange,
+    next_seq: u64,
+    prev: Hash,
+    payload_end: u64,
+    log_buf: Vec<u8>,
+    payload_buf: Vec<u8>,
+    durable: u64,
+    checkpointed: u64,
+    checkpointed_at: Instant,
+    random: ring::rand::SystemRandom,
+}
+
+impl AuditLog {
+    /// Opens (creating if absent) the log in `dir`, takes the writer lock and recovers from a crash.
+    pub fn open(dir: &Path, signer: Signer, options: WriterOptions) -> Result<AuditLog, AuditError> {
+        std::fs::create_dir_all(dir.join(files::CHECKPOINTS)).map_err(|e| AuditError::io(dir, e))?;
+        let lock_path = dir.join(files::LOCK);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| AuditError::io(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(AuditError::Locked(dir.to_path_buf())),
+            Err(std::fs::TryLockError::Error(e)) => return Err(AuditError::io(&lock_path, e)),
+        }
+        let open = |name: &str| {
+            let path = dir.join(name);
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| AuditError::io(&path, e))
+        };
+        let log = open(files::LOG)?;
+        let payloads = open(files::PAYLOADS)?;
+        let mut this = AuditLog {
+            dir: dir.to_path_buf(),
+            options,
+            signer,
+            log,
+            payloads,
+            _lock: lock,
+            range: CompactRange::new(),
+            next_seq: 0,
+            prev: Hash::default(),
+            payload_end: 0,
+            log_buf: Vec::new(),
+            payload_buf: Vec::new(),
+            durable: 0,
+            checkpointed: 0,
+            checkpointed_at: Instant::now(),
+            random: ring::rand::SystemRandom::new(),
+        };
+        this.recover()?;
+        Ok(this)
+    }
+
+    /// The number of records acknowledged as durable.
+    pub fn durable(&self) -> u64 {
+        self.durable
+    }
+
+    /// The verifier key of the current signing key.
+    pub fn verifier(&self) -> Verifier {
+        self.signer.verifier()
+    }
+
+    /// Reads the log, checks it against the latest checkpoint, and cuts a torn tail past it.
+    fn recover(&mut self) -> Result<(), AuditError> {
+        let log_path = self.dir.join(files::LOG);
+        let mut bytes = Vec::new();
+        self.log
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| self.log.read_to_end(&mut bytes))
+            .map_err(|e| AuditError::io(&log_path, e))?;
+        let payload_len = self.payloads.metadata().map_err(|e| AuditError::io(&self.dir, e))?.len();
+        let checkpoint = self.latest_checkpoint()?;
+        let signed = checkpoint.as_ref().map(|c| c.size).unwrap_or(0);
+
+        let mut good_end = 0usize;
+        let mut cause = None;
+        let mut start = 0usize;
+        while start < bytes.len() {
+            let Some(newline) = bytes.get(start..).and_then(|b| b.iter().position(|c| *c == b'\n')) else {
+                cause = Some("a torn last line".to_string());
+                break;
+            };
+            let line = bytes.get(start..start + newline).unwrap_or_default();
+            let seq = self.next_seq;
+            let problem = match record::prefix(line) {
+                None => Some("a line that is not a record".to_string()),
+                Some((s, _)) if s != seq => Some(format!("seq {s} where {seq} was expected")),
+                Some((_, prev)) if prev != self.prev.hex() => {
+                    Some("a record whose prev does not match".to_string())
+                }
+                Some(_) => match record::payload(line) {
+                    Some(p) if p.offset + SALT_LEN as u64 + p.length > payload_len => {
+                        Some("a record whose payload was never written".to_string())
+                    }
+                    Some(p) => {
+                        self.payload_end = self.payload_end.max(p.offset + SALT_LEN as u64 + p.length);
+                        None
+                    }
+                    None => None,
+                },
+            };
+            if let Some(problem) = problem {
+                if seq < signed {
+                    return Err(AuditError::Damaged(format!(
+                        "record {seq} (line {}) is {problem}, at or before the signed checkpoint of size {signed}; the log will not be repaired",
+                        seq + 1
+                    )));
+                }
+                cause = Some(problem);
+                break;
+            }
+            let hash = leaf_hash(line);
+            self.range.push(hash);
+            self.prev = hash;
+            self.next_seq += 1;
+            start += newline + 1;
+            good_end = start;
+            if let Some(c) = &checkpoint
+                && self.next_seq == c.size
+                && self.range.root() != c.root
+            {
+                return Err(AuditError::Damaged(format!(
+                    "the first {} records do not hash to the signed checkpoint's root; the log will not be repaired",
+                    c.size
+                )));
+            }
+        }
+        if self.next_seq < signed {
+            return Err(AuditError::Damaged(format!(
+                "the log has {} records but its signed checkpoint covers {signed}: records were removed",
+                self.next_seq
+            )));
+        }
+        self.durable = self.next_seq;
+        self.checkpointed = signed;
+        let log_cut = (bytes.len() - good_end) as u64;
+        let payload_cut = payload_len.saturating_sub(self.payload_end);
+        if log_cut > 0 || payload_cut > 0 {
+            self.log
+                .set_len(good_end as u64)
+                .and_then(|_| self.log.sync_all())
+                .map_err(|e| AuditError::io(&log_path, e))?;
+            self.payloads
+                .set_len(self.payload_end)
+                .and_then(|_| self.payloads.sync_all())
+                .map_err(|e| AuditError::io(&self.dir, e))?;
+            let cause = cause.unwrap_or_else(|| "payload bytes no record refers to".into());
+            tracing::warn!(log_cut, payload_cut, %cause, "audit log recovered after a crash");
+            self.push(
+                Utc::now(),
+                Body::Recovery { log_bytes_cut: log_cut, payload_bytes_cut: payload_cut, cause },
+            );
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The latest checkpoint, verified with the writer's key (or `None` for a new log).
+    fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, AuditError> {
+        let path = self.dir.join(files::CHECKPOINT);
+        let Ok(bytes) = std::fs::read(&path) else { return Ok(None) };
+        let opened = note::open(&bytes, &[self.signer.verifier()]).map_err(|e| {
+            AuditError::Damaged(format!("the latest checkpoint does not verify with this key: {e}"))
+        })?;
+        let cp = Checkpoint::parse(&opened.text).map_err(|e| AuditError::Damaged(e.to_string()))?;
+        Ok(Some(cp))
+    }
+
+    /// Buffers a record; it is durable, and acknowledged, at the next [`AuditLog::commit`]. Returns its seq.
+    pub fn append(&mut self, entry: Entry) -> Result<u64, AuditError> {
+        let (time, body) = match entry {
+            Entry::Decision { time, conversation, policy, action, reasons, rules, retention, payload } => {
+                let payload = self.store(&payload)?;
+                (time, Body::Decision { conversation, policy, action, reasons, rules, retention, payload })
+            }
+            Entry::Transfer { time, conversation, queue, policy, reasons, rules, retention, payload } => {
+                let payload = self.store(&payload)?;
+                (time, Body::Transfer { conversation, queue, policy, reasons, rules, retention, payload })
+            }
+            Entry::PolicyDeployed { time, policy } => (time, Body::PolicyDeployed { policy }),
+        };
+        Ok(self.push(time, body))
+    }
+
+    /// Buffers a payload with a fresh salt; returns where it will be and its commitment.
+    fn store(&mut self, payload: &[u8]) -> Result<PayloadRef, AuditError> {
+        let mut salt = [0u8; SALT_LEN];
+        ring::rand::SecureRandom::fill(&self.random, &mut salt)
+            .map_err(|_| AuditError::Damaged("no randomness available for a salt".into()))?;
+        let offset = self.payload_end;
+        self.payload_buf.extend_from_slice(&salt);
+        self.payload_buf.extend_from_slice(payload);
+        self.payload_end += (SALT_LEN + payload.len()) as u64;
+        Ok(PayloadRef { offset, length: payload.len() as u64, commitment: commitment(&salt, payload).hex() })
+    }
+
+    fn push(&mut self, time: DateTime<Utc>, body: Body) -> u64 {
+        let seq = self.next_seq;
+        let record = Record { seq, prev: self.prev.hex(), time, body };
+        // INVARIANT: a `Record` always serialises (strings, numbers and times only).
+        let line = serde_json::to_vec(&record).unwrap_or_default();
+        let hash = leaf_hash(&line);
+        self.range.push(hash);
+        self.prev = hash;
+        self.next_seq += 1;
+        self.log_buf.extend_from_slice(&line);
+        self.log_buf.push(b'\n');
+        seq
+    }
+
+    /// Makes every buffered record durable (one fsync per file) and returns how many records are durable. Signs a
+    /// checkpoint when one is due.
+    pub fn commit(&mut self) -> Result<u64, AuditError> {
+        if !self.payload_buf.is_empty() {
+            self.payloads
+                .write_all(&self.payload_buf)
+                .and_then(|_| self.payloads.sync_data())
+                .map_err(|e| AuditError::io(&self.dir.join(files::PAYLOADS), e))?;
+            self.payload_buf.clear();
+        }
+        if !self.log_buf.is_empty() {
+            self.log
+                .write_all(&self.log_buf)
+                .and_then(|_| self.log.sync_data())
+                .map_err(|e| AuditError::io(&self.dir.join(files::LOG), e))?;
+            self.log_buf.clear();
+        }
+        self.durable = self.next_seq;
+        let due = self.durable - self.checkpointed >= self.options.checkpoint_every
+            || (self.durable > self.checkpointed
+                && self.checkpointed_at.elapsed() >= self.options.checkpoint_interval);
+        if due {
+            self.checkpoint(&[])?;
+        }
+        Ok(self.durable)
+    }
+
+    /// Signs a checkpoint of everything durable, written atomically, also signed by `extra` keys.
+    fn checkpoint(&mut self, extra: &[&Signer]) -> Result<(), AuditError> {
+        let cp =
+            Checkpoint { origin: self.options.origin.clone(), size: self.durable, root: self.range.root() };
+        let mut signers = vec![&self.signer];
+        signers.extend_from_slice(extra);
+        let note = note::sign(&cp.body(), &signers);
+        let named = self.dir.join(files::CHECKPOINTS).join(files::checkpoint_name(cp.size));
+        write_atomically(&named, note.as_bytes())?;
+        write_atomically(&self.dir.join(files::CHECKPOINT), note.as_bytes())?;
+        self.checkpointed = cp.size;
+        self.checkpointed_at = Instant::now();
+        Ok(())
+    }
+
+    /// Commits and signs a final checkpoint.
+    pub fn close(mut self) -> Result<u64, AuditError> {
+        self.commit()?;
+        if self.durable > self.checkpointed || !self.dir.join(files::CHECKPOINT).exists() {
+            self.checkpoint(&[])?;
+        }
+        Ok(self.durable)
+    }
+
+    /// Switches to a new signing key. The switch is a `key_rotated` record, and the checkpoint covering it is
+    /// signed by both keys, so a verifier who trusts the old key learns the new one from the log itself.
+    pub fn rotate_key(&mut self, new: Signer) -> Result<(), AuditError> {
+        let old_key = self.signer.verifier().label();
+        self.push(Utc::now(), Body::KeyRotated { old_key, new_key: new.verifier().to_vkey() });
+        self.commit()?;
+        let old = std::mem::replace(&mut self.signer, new);
+        self.checkpoint(&[&old])
+    }
+
+    /// Deletes the payloads of every record of `conversation` not already deleted, and records why. Returns
+    /// the seqs whose payloads were deleted.
+    pub fn erase(&mut self, conversation: &str, reason: &str) -> Result<Vec<u64>, AuditError> {
+        let seqs = self.select(|body| match body {
+            Body::Decision { conversation: c, .. } | Body::Transfer { conversation: c, .. } => {
+                c == conversation
+            }
+            _ => false,
+        })?;
+        if !seqs.is_empty() {
+            self.push(
+                Utc::now(),
+                Body::Erasure {
+                    conversation: conversation.into(),
+                    seqs: seqs.clone(),
+                    reason: reason.into(),
+                },
+            );
+            self.commit()?;
+            self.checkpoint(&[])?;
+        }
+        Ok(seqs)
+    }
+
+    /// Deletes the payloads whose retention ended before `at` (legal holds excepted), and records it.
+    pub fn purge(&mut self, at: DateTime<Utc>) -> Result<Vec<u64>, AuditError> {
+        let seqs = self.select(|body| match body {
+            Body::Decision { retention: Some(r), .. } | Body::Transfer { retention: Some(r), .. } => {
+                !r.legal_hold && r.keep_until < at
+            }
+            _ => false,
+        })?;
+        if !seqs.is_empty() {
+            self.push(Utc::now(), Body::RetentionPurge { at, seqs: seqs.clone() });
+            self.commit()?;
+            self.checkpoint(&[])?;
+        }
+        Ok(seqs)
+    }
+
+    /// Zeroes (salt and payload) every not yet deleted payload whose record matches, and returns their seqs.
+    fn select(&mut self, matches: impl Fn(&Body) -> bool) -> Result<Vec<u64>, AuditError> {
+        self.commit()?;
+        let records = read_records(&self.dir.join(files::LOG))?;
+        let deleted: std::collections::HashSet<u64> = records
+            .iter()
+            .flat_map(|r| match &r.body {
+                Body::Erasure { seqs, .. } | Body::RetentionPurge { seqs, .. } => seqs.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        // Positioned writes need a handle without O_APPEND: on Linux, pwrite on an append-mode file appends.
+        let path = self.dir.join(files::PAYLOADS);
+        let overwrite = OpenOptions::new().write(true).open(&path).map_err(|e| AuditError::io(&path, e))?;
+        let mut chosen = Vec::new();
+        for r in &records {
+            if deleted.contains(&r.seq) || !matches(&r.body) {
+                continue;
+            }
+            if let Some(p) = r.body.payload() {
+                let zeros = vec![0u8; SALT_LEN + p.length as usize];
+                overwrite.write_all_at(&zeros, p.offset).map_err(|e| AuditError::io(&path, e))?;
+                chosen.push(r.seq);
+            }
+        }
+        overwrite.sync_data().map_err(|e| AuditError::io(&path, e))?;
+        Ok(chosen)
+    }
+}
+
+/// Every record of a log file, parsed (lines that do not parse are skipped: the verifier reports them).
+pub fn read_records(path: &Path) -> Result<Vec<Record>, AuditError> {
+    let text = std::fs::read(path).map_err(|e| AuditError::io(path, e))?;
+    Ok(text.split(|b| *b == b'\n').filter_map(|line| serde_json::from_slice(line).ok()).collect())
+}
+
+/// Writes a file so that a reader sees either the old or the new content, never a mix: temp file, fsync,
+/// rename over, fsync the directory.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = path.with_extension("tmp");
+    let write = || -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| AuditError::io(path, e))
+}
