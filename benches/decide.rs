@@ -11,6 +11,8 @@
 // Benchmark inputs are generated here, so a failure is a bug in the benchmark itself: panicking is right.
 #![allow(clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use handrail::compile::{Options, compile_source};
@@ -93,21 +95,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p) as usize]
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    format!("{cpu}, {cores} cores, {} {}", std::env::consts::OS, std::env::consts::ARCH)
-}
-
 fn main() {
-    println!("machine: {}", machine());
+    println!("machine: {}", common::machine());
 
     // One decision against a policy of 1,200 phrases.
     let (source, phrases) = policy_source(24, 50, 42);

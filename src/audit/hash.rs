@@ -29,6 +29,15 @@ impl Hash {
         hex(&self.0)
     }
 
+    /// Whether `hex` (bytes) is this hash in lowercase hex, without allocating.
+    pub fn is_hex(&self, hex: &[u8]) -> bool {
+        hex.len() == 64
+            && self.0.iter().zip(hex.chunks_exact(2)).all(|(b, pair)| {
+                let digit = |n: u8| if n < 10 { b'0' + n } else { b'a' + n - 10 };
+                pair == [digit(b >> 4), digit(b & 0x0f)]
+            })
+    }
+
     /// From 64 hex characters.
     pub fn from_hex(s: &str) -> Option<Hash> {
         if s.len() != 64 {

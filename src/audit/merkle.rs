@@ -17,10 +17,15 @@ pub fn leaf_hash(data: &[u8]) -> Hash {
 
 /// SHA-256(0x01 || left || right): the hash of an interior node.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    node_hash_bytes(&left.0, &right.0)
+}
+
+/// [`node_hash`] over arbitrary children (the RFC 6962 hasher test vectors use short strings).
+pub fn node_hash_bytes(left: &[u8], right: &[u8]) -> Hash {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     ctx.update(&[0x01]);
-    ctx.update(&left.0);
-    ctx.update(&right.0);
+    ctx.update(left);
+    ctx.update(right);
     Hash::from_digest(ctx.finish())
 }
 

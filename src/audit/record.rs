@@ -58,6 +58,8 @@ pub struct PayloadRef {
 pub enum Body {
     /// A decision on one event.
     Decision {
+        /// The committed event (message text and all). First, so a verifier reads it at a fixed place.
+        payload: PayloadRef,
         /// The conversation.
         conversation: String,
         /// The policy in force.
@@ -71,11 +73,11 @@ pub enum Body {
         /// Retention of the payload.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retention: Option<Retention>,
-        /// The committed event (message text and all).
-        payload: PayloadRef,
     },
     /// A handoff packet given to a person.
     Transfer {
+        /// The committed packet. First, so a verifier reads it at a fixed place.
+        payload: PayloadRef,
         /// The conversation.
         conversation: String,
         /// The queue it went to.
@@ -89,8 +91,6 @@ pub enum Body {
         /// Retention of the payload.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retention: Option<Retention>,
-        /// The committed packet.
-        payload: PayloadRef,
     },
     /// Payloads deleted on request (a data-subject request, a legal instruction).
     Erasure {
@@ -154,44 +154,58 @@ impl Body {
     }
 }
 
-/// The fixed beginning of a line: `{"seq":N,"prev":"<64 hex>",`. Returns (seq, prev hex).
-pub fn prefix(line: &[u8]) -> Option<(u64, &str)> {
+/// The fixed head of a line, read without a JSON parser:
+/// `{"seq":N,"prev":"<64 hex>","time":"<...>","kind":"<kind>"` and, for decisions and transfers,
+/// `,"payload":{"offset":N,"length":N,"commitment":"<64 hex>"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head<'a> {
+    /// `seq`.
+    pub seq: u64,
+    /// `prev`, hex.
+    pub prev: &'a [u8],
+    /// `kind`.
+    pub kind: &'a [u8],
+    /// `payload`, when the record has one.
+    pub payload: Option<PayloadHead>,
+}
+
+/// A payload reference as the verifier needs it: no allocation, the commitment decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayloadHead {
+    /// Byte offset of the salt in `payloads.bin`.
+    pub offset: u64,
+    /// Length of the payload after its salt.
+    pub length: u64,
+    /// The commitment.
+    pub commitment: super::hash::Hash,
+}
+
+/// Reads a line's head; `None` when the line does not start as every record must.
+pub fn head(line: &[u8]) -> Option<Head<'_>> {
     let rest = line.strip_prefix(b"{\"seq\":")?;
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    let seq = std::str::from_utf8(rest.get(..digits)?).ok()?.parse().ok()?;
-    let rest = rest.get(digits..)?.strip_prefix(b",\"prev\":\"")?;
-    let prev = std::str::from_utf8(rest.get(..64)?).ok()?;
-    rest.get(64..)?.strip_prefix(b"\",")?;
-    Some((seq, prev))
-}
-
-/// The `kind` of a line, read without parsing it.
-pub fn kind(line: &[u8]) -> Option<&str> {
-    let at = find(line, b"\"kind\":\"")? + 8;
-    let rest = line.get(at..)?;
-    let end = rest.iter().position(|b| *b == b'"')?;
-    std::str::from_utf8(rest.get(..end)?).ok()
-}
-
-/// The payload reference of a decision or transfer line, read without parsing the whole line. A user string
-/// cannot forge it: inside JSON strings every `"` is escaped.
-pub fn payload(line: &[u8]) -> Option<PayloadRef> {
-    let at = find(line, b"\"payload\":{\"offset\":")? + 20;
-    let rest = line.get(at..)?;
-    let (offset, rest) = number(rest)?;
-    let rest = rest.strip_prefix(b",\"length\":")?;
-    let (length, rest) = number(rest)?;
-    let rest = rest.strip_prefix(b",\"commitment\":\"")?;
-    let commitment = std::str::from_utf8(rest.get(..64)?).ok()?.to_string();
-    Some(PayloadRef { offset, length, commitment })
+    let (seq, rest) = number(rest)?;
+    let rest = rest.strip_prefix(b",\"prev\":\"")?;
+    let (prev, rest) = (rest.get(..64)?, rest.get(64..)?);
+    let rest = rest.strip_prefix(b"\",\"time\":\"")?;
+    let rest = rest.get(memchr::memchr(b'"', rest)? + 1..)?;
+    let rest = rest.strip_prefix(b",\"kind\":\"")?;
+    let end = memchr::memchr(b'"', rest)?;
+    let (kind, rest) = (rest.get(..end)?, rest.get(end + 1..)?);
+    let payload = match rest.strip_prefix(b",\"payload\":{\"offset\":") {
+        Some(rest) => {
+            let (offset, rest) = number(rest)?;
+            let (length, rest) = number(rest.strip_prefix(b",\"length\":")?)?;
+            let rest = rest.strip_prefix(b",\"commitment\":\"")?;
+            let commitment = super::hash::Hash::from_hex(std::str::from_utf8(rest.get(..64)?).ok()?)?;
+            Some(PayloadHead { offset, length, commitment })
+        }
+        None => None,
+    };
+    Some(Head { seq, prev, kind, payload })
 }
 
 fn number(bytes: &[u8]) -> Option<(u64, &[u8])> {
     let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
     let n = std::str::from_utf8(bytes.get(..digits)?).ok()?.parse().ok()?;
     Some((n, bytes.get(digits..)?))
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }

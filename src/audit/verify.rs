@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::hash::{Hash, SALT_LEN, commitment};
 use super::merkle::{CompactRange, leaf_hash};
 use super::note::{self, Checkpoint, Verifier};
-use super::record::{self, Body, PayloadRef, Record};
+use super::record::{self, Body, PayloadHead, Record};
 use super::{AuditError, files};
 
 /// What the auditor trusts.
@@ -95,8 +95,18 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
             None
         }
     });
+    let latest = std::fs::read(dir.join(files::CHECKPOINT)).ok();
     let mut wanted: Vec<u64> = checkpoints.keys().copied().collect();
     wanted.extend(trusted.as_ref().map(|c| c.size));
+    // The latest checkpoint's size, read before its signature is checked, only to know which root to keep.
+    if let Some(text) = latest.as_deref().and_then(|b| std::str::from_utf8(b).ok()) {
+        wanted.extend(
+            text.split("\n\n")
+                .next()
+                .and_then(|body| Checkpoint::parse(&format!("{body}\n")).ok())
+                .map(|c| c.size),
+        );
+    }
     let mut roots: HashMap<u64, Hash> = HashMap::new();
     let mut range = CompactRange::new();
     if wanted.contains(&0) {
@@ -105,47 +115,57 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
 
     // 1. The chain, the tree, and what the records say.
     let mut prev = Hash::default();
-    let mut with_payload: Vec<(u64, PayloadRef)> = Vec::new();
+    let mut with_payload: Vec<(u64, PayloadHead)> = Vec::new();
     let mut erased: BTreeMap<u64, (u64, String)> = BTreeMap::new();
     let mut rotations: Vec<(u64, Verifier)> = Vec::new();
     let mut rest = log.as_slice();
     let mut seq = 0u64;
+    // Split into lines, then hash every line on all cores: the leaf hashes are independent; only the walk
+    // below (chain, tree, records) is sequential.
+    let mut lines: Vec<&[u8]> = Vec::new();
     while !rest.is_empty() {
-        let Some(end) = rest.iter().position(|b| *b == b'\n') else {
-            report.problem(Some(seq), "the last line is incomplete (a crash or a cut); the writer cuts it when it next opens the log");
+        let Some(end) = memchr::memchr(b'\n', rest) else {
+            report.problem(Some(lines.len() as u64), "the last line is incomplete (a crash or a cut); the writer cuts it when it next opens the log");
             break;
         };
         let (line, tail) = rest.split_at(end);
+        lines.push(line);
         rest = tail.get(1..).unwrap_or_default();
-        match record::prefix(line) {
-            None => {
-                report.problem(Some(seq), "the line is not a record (it does not start with seq and prev)")
-            }
-            Some((s, p)) => {
-                if s != seq {
+    }
+    let hashes = parallel_map(&lines, |line| leaf_hash(line));
+    for (line, hash) in lines.iter().zip(hashes) {
+        let line = *line;
+        let head = record::head(line);
+        match &head {
+            None => report.problem(
+                Some(seq),
+                "the line is not a record (it does not start with seq, prev, time and kind)",
+            ),
+            Some(h) => {
+                if h.seq != seq {
                     report.problem(
                         Some(seq),
                         format!(
-                            "seq is {s} where {seq} was expected: a record was inserted, removed or reordered"
+                            "seq is {} where {seq} was expected: a record was inserted, removed or reordered",
+                            h.seq
                         ),
                     );
                 }
-                if p != prev.hex() {
+                if !prev.is_hex(h.prev) {
                     report.problem(Some(seq), "prev does not match the previous line: that line was changed, or records were removed or reordered");
                 }
             }
         }
-        let hash = leaf_hash(line);
         range.push(hash);
         prev = hash;
         if wanted.contains(&range.size()) {
             roots.insert(range.size(), range.root());
         }
-        match record::kind(line) {
-            Some("decision" | "transfer") => match record::payload(line) {
-                Some(p) => with_payload.push((seq, p)),
-                None => report.problem(Some(seq), "the record's payload reference cannot be read"),
-            },
+        match head.map(|h| (h.kind, h.payload)) {
+            Some((b"decision" | b"transfer", Some(p))) => with_payload.push((seq, p)),
+            Some((b"decision" | b"transfer", None)) => {
+                report.problem(Some(seq), "the record's payload reference cannot be read")
+            }
             _ => match serde_json::from_slice::<Record>(line) {
                 Ok(r) => match r.body {
                     Body::Erasure { seqs, reason, .. } => {
@@ -227,19 +247,29 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
             }
         }
     }
-    match std::fs::read(dir.join(files::CHECKPOINT)) {
-        Ok(latest) => {
-            if checkpoints.values().next_back() != Some(&latest) {
-                report.problem(
-                    None,
-                    "`checkpoint` differs from the newest file in `checkpoints/`: it was replaced",
-                );
+    // `checkpoint` is the latest: a copy of the newest file in `checkpoints/`, written just after it.
+    match &latest {
+        Some(bytes) => match note::open(bytes, &keys)
+            .map_err(|e| e.to_string())
+            .and_then(|o| Checkpoint::parse(&o.text).map_err(|e| e.to_string()))
+        {
+            Err(e) => report.problem(None, format!("`checkpoint`: {e}")),
+            Ok(cp) => {
+                let newest = checkpoints.keys().next_back().copied().unwrap_or(0);
+                if cp.size < newest {
+                    report.problem(None, format!(
+                        "`checkpoint` covers {} records but `checkpoints/` has one of {newest}: it was rolled back (or the writer stopped between the two writes; opening the log completes them)",
+                        cp.size
+                    ));
+                } else if roots.get(&cp.size) != Some(&cp.root) {
+                    report.problem(None, format!("`checkpoint` (size {}) does not match the log: it was replaced, or records were removed", cp.size));
+                }
             }
-        }
-        Err(_) if report.records > 0 => {
+        },
+        None if report.records > 0 => {
             report.problem(None, "there is no `checkpoint`: nothing vouches for these records")
         }
-        Err(_) => {}
+        None => {}
     }
 
     // 3. The auditor's own checkpoint: the log must still hold exactly what it covered.
@@ -251,8 +281,16 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
         }
     }
 
-    // 4. Payloads against their commitments; erasures against their records.
-    for (s, p) in &with_payload {
+    // 4. Payloads against their commitments (hashed on all cores); erasures against their records.
+    let matches = parallel_map(&with_payload, |(_, p)| {
+        let start = p.offset as usize;
+        let region = start.checked_add(SALT_LEN + p.length as usize).and_then(|end| payloads.get(start..end));
+        region.is_some_and(|r| {
+            let (salt, payload) = r.split_at(SALT_LEN);
+            commitment(&<[u8; SALT_LEN]>::try_from(salt).unwrap_or_default(), payload) == p.commitment
+        })
+    });
+    for ((s, p), matched) in with_payload.iter().zip(matches) {
         let start = p.offset as usize;
         let region = start.checked_add(SALT_LEN + p.length as usize).and_then(|end| payloads.get(start..end));
         let zeroed = region.is_none_or(|r| r.iter().all(|b| *b == 0));
@@ -268,14 +306,9 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
             (None, _) if zeroed => {
                 report.problem(Some(*s), "the payload is missing, and no erasure record explains it")
             }
-            (None, Some(region)) => {
-                let (salt, payload) = region.split_at(SALT_LEN);
-                let salt = <[u8; SALT_LEN]>::try_from(salt).unwrap_or_default();
-                if commitment(&salt, payload).hex() == p.commitment {
-                    report.payloads_verified += 1;
-                } else {
-                    report.problem(Some(*s), "the payload does not match its commitment: it was changed");
-                }
+            (None, Some(_)) if matched => report.payloads_verified += 1,
+            (None, Some(_)) => {
+                report.problem(Some(*s), "the payload does not match its commitment: it was changed")
             }
             (None, None) => report.problem(Some(*s), "the payload is missing"),
         }
@@ -284,6 +317,30 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
         report.problem(Some(by), format!("this record erases record {s}, which has no payload"));
     }
     Ok(report)
+}
+
+/// `f` over `items` on every available core, results in order.
+/// Falls back to one thread if a worker fails, so the result always has one entry per item.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    if threads < 2 || items.len() < 1024 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let parallel: Option<Vec<R>> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
+        let mut all = Vec::with_capacity(items.len());
+        for h in handles {
+            all.extend(h.join().ok()?);
+        }
+        Some(all)
+    });
+    // INVARIANT: one result per item, in order; a worker that failed (a bug) is redone here rather than skipped.
+    match parallel {
+        Some(all) if all.len() == items.len() => all,
+        _ => items.iter().map(&f).collect(),
+    }
 }
 
 /// Every `checkpoints/<size>.note`, by size.

@@ -194,19 +194,19 @@ impl AuditLog {
         let mut cause = None;
         let mut start = 0usize;
         while start < bytes.len() {
-            let Some(newline) = bytes.get(start..).and_then(|b| b.iter().position(|c| *c == b'\n')) else {
+            let Some(newline) = bytes.get(start..).and_then(|b| memchr::memchr(b'\n', b)) else {
                 cause = Some("a torn last line".to_string());
                 break;
             };
             let line = bytes.get(start..start + newline).unwrap_or_default();
             let seq = self.next_seq;
-            let problem = match record::prefix(line) {
+            let problem = match record::head(line) {
                 None => Some("a line that is not a record".to_string()),
-                Some((s, _)) if s != seq => Some(format!("seq {s} where {seq} was expected")),
-                Some((_, prev)) if prev != self.prev.hex() => {
+                Some(h) if h.seq != seq => Some(format!("seq {} where {seq} was expected", h.seq)),
+                Some(h) if !self.prev.is_hex(h.prev) => {
                     Some("a record whose prev does not match".to_string())
                 }
-                Some(_) => match record::payload(line) {
+                Some(h) => match h.payload {
                     Some(p) if p.offset + SALT_LEN as u64 + p.length > payload_len => {
                         Some("a record whose payload was never written".to_string())
                     }
@@ -273,15 +273,41 @@ impl AuditLog {
         Ok(())
     }
 
-    /// The latest checkpoint, verified with the writer's key (or `None` for a new log).
+    /// The latest checkpoint, verified with the writer's key (or `None` for a new log). The per-size file is
+    /// written before `checkpoint`; if the writer stopped between the two, this completes the second write.
     fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, AuditError> {
-        let path = self.dir.join(files::CHECKPOINT);
-        let Ok(bytes) = std::fs::read(&path) else { return Ok(None) };
-        let opened = note::open(&bytes, &[self.signer.verifier()]).map_err(|e| {
-            AuditError::Damaged(format!("the latest checkpoint does not verify with this key: {e}"))
-        })?;
-        let cp = Checkpoint::parse(&opened.text).map_err(|e| AuditError::Damaged(e.to_string()))?;
-        Ok(Some(cp))
+        let read = |path: &Path| -> Result<Option<(Checkpoint, Vec<u8>)>, AuditError> {
+            let Ok(bytes) = std::fs::read(path) else { return Ok(None) };
+            let opened = note::open(&bytes, &[self.signer.verifier()]).map_err(|e| {
+                AuditError::Damaged(format!("`{}` does not verify with this key: {e}", path.display()))
+            })?;
+            let cp = Checkpoint::parse(&opened.text).map_err(|e| AuditError::Damaged(e.to_string()))?;
+            Ok(Some((cp, bytes)))
+        };
+        let latest_path = self.dir.join(files::CHECKPOINT);
+        let latest = read(&latest_path)?;
+        let newest_file = std::fs::read_dir(self.dir.join(files::CHECKPOINTS))
+            .map_err(|e| AuditError::io(&self.dir, e))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "note"))
+            .max();
+        let newest = match newest_file {
+            Some(path) => read(&path)?,
+            None => None,
+        };
+        match (latest, newest) {
+            (Some((l, _)), Some((n, bytes))) if n.size > l.size => {
+                write_atomically(&latest_path, &bytes)?;
+                Ok(Some(n))
+            }
+            (None, Some((n, bytes))) => {
+                write_atomically(&latest_path, &bytes)?;
+                Ok(Some(n))
+            }
+            (Some((l, _)), _) => Ok(Some(l)),
+            (None, None) => Ok(None),
+        }
     }
 
     /// Buffers a record; it is durable, and acknowledged, at the next [`AuditLog::commit`]. Returns its seq.

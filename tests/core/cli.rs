@@ -162,3 +162,63 @@ fn help_teaches_exit_codes() {
         assert!(run.stdout.contains("Exit codes"), "{sub} --help lacks exit codes");
     }
 }
+
+#[test]
+fn the_audit_flow_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("log");
+    let log = dir.path().join("audit");
+    let (key_s, log_s) = (key.to_str().unwrap(), log.to_str().unwrap());
+    let run = handrail(&["audit", "keygen", "--name", "clinic.example/handrail", "--out", key_s], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.starts_with("clinic.example/handrail+"));
+    let (secret, public) = (format!("{key_s}.key"), format!("{key_s}.pub"));
+
+    let run = handrail(
+        &["eval", "examples/quickstart/conversation.jsonl", "--audit", log_s, "--audit-key", &secret],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 7, "every decision is printed once durable");
+
+    let run = handrail(&["audit", "verify", log_s, "--key", &public], "");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("verified: 8 records"), "{}", run.stdout);
+
+    let run = handrail(&["audit", "show", log_s, "--conversation", "q2", "--rule", "HR-BILLING-DISPUTE"], "");
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+
+    let proof = dir.path().join("proof.json");
+    let run = handrail(&["audit", "prove", log_s, "4"], "");
+    std::fs::write(&proof, &run.stdout).unwrap();
+    let run = handrail(&["audit", "check-proof", proof.to_str().unwrap(), "--key", &public], "");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+
+    let run = handrail(
+        &[
+            "audit",
+            "erase",
+            log_s,
+            "--conversation",
+            "q1",
+            "--reason",
+            "request #7",
+            "--signing-key",
+            &secret,
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = handrail(&["audit", "verify", log_s, "--key", &public, "--format", "json"], "");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["payloads_erased"], 3);
+
+    // Tampering with one byte makes verify exit 1 and name the record.
+    let path = log.join("log.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap().replacen("\"answer\"", "\"handoff\"", 1);
+    std::fs::write(&path, text).unwrap();
+    let run = handrail(&["audit", "verify", log_s, "--key", &public], "");
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("problem: seq 2 (line 3): prev does not match"), "{}", run.stdout);
+}

@@ -1,0 +1,131 @@
+//! The sample logs under `audit/samples/`, each checked against its expected verdict with the sample key.
+//! `regenerate_samples` (ignored) rebuilds them: `cargo test --test audit -- --ignored regenerate_samples`.
+
+use std::path::{Path, PathBuf};
+
+use handrail::audit::{self, AuditLog, Signer, Verifier, VerifyOptions, files};
+
+fn samples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("audit/samples")
+}
+
+/// The sample signing key: **for the samples only**, its seed is public (32 bytes of 0x5a).
+fn sample_signer() -> Signer {
+    Signer::from_seed("samples.handrail.example/log", [0x5a; 32]).unwrap()
+}
+
+fn sample_key() -> Verifier {
+    Verifier::parse(&std::fs::read_to_string(samples().join("sample.pub")).unwrap()).unwrap()
+}
+
+fn verify(name: &str, trusted: Option<&str>) -> audit::Report {
+    let trusted = trusted.map(|t| std::fs::read(samples().join(t)).unwrap());
+    audit::verify(&samples().join(name), &VerifyOptions { keys: vec![sample_key()], trusted }).unwrap()
+}
+
+#[test]
+fn the_sample_key_is_the_one_that_signed_the_samples() {
+    assert_eq!(sample_key(), sample_signer().verifier());
+}
+
+#[test]
+fn the_valid_sample_verifies() {
+    let report = verify("valid", None);
+    assert!(report.ok(), "{:?}", report.problems);
+    assert!(report.records >= 10 && report.payloads_verified >= 8);
+}
+
+#[test]
+fn the_tampered_sample_fails_at_the_changed_record() {
+    let report = verify("tampered", None);
+    assert!(!report.ok());
+    assert!(
+        report.problems.iter().any(|p| p.seq == Some(5) && p.what.contains("prev does not match")),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[test]
+fn the_truncated_sample_fails_and_the_auditors_checkpoint_says_so() {
+    // A careful truncation (checkpoints rolled back too) is self-consistent: only the auditor's kept checkpoint
+    // can tell.
+    assert!(verify("truncated", None).ok());
+    let report = verify("truncated", Some("truncated-auditor-checkpoint.note"));
+    assert!(!report.ok());
+    assert!(report.problems.iter().any(|p| p.what.contains("truncated")), "{:?}", report.problems);
+}
+
+#[test]
+fn the_erasure_sample_verifies_and_reports_what_was_erased() {
+    let report = verify("erasures", None);
+    assert!(report.ok(), "{:?}", report.problems);
+    assert!(report.payloads_erased >= 3);
+    assert!(report.erasures.iter().any(|(_, _, why)| why.contains("data subject request")));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join(files::CHECKPOINTS)).unwrap();
+    for name in [files::LOG, files::PAYLOADS, files::CHECKPOINT] {
+        std::fs::copy(from.join(name), to.join(name)).unwrap();
+    }
+    for entry in std::fs::read_dir(from.join(files::CHECKPOINTS)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(files::CHECKPOINTS).join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+#[ignore = "rebuilds audit/samples; run by hand"]
+fn regenerate_samples() {
+    let root = samples();
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("sample.pub"), sample_signer().verifier().to_vkey() + "\n").unwrap();
+    let options = audit::WriterOptions {
+        origin: "samples.handrail.example/log".into(),
+        checkpoint_every: 4,
+        ..Default::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut log = AuditLog::open(tmp.path(), sample_signer(), options.clone()).unwrap();
+    for i in 0..12 {
+        log.append(crate::decision(i)).unwrap();
+        log.commit().unwrap();
+    }
+    log.close().unwrap();
+    copy_dir(tmp.path(), &root.join("valid"));
+
+    // tampered: one character of record 4's text changed (its hash no longer matches record 5's prev).
+    copy_dir(tmp.path(), &root.join("tampered"));
+    let path = root.join("tampered").join(files::LOG);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[4] = lines[4].replace("\"answer\"", "\"handoff\"");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+
+    // truncated: the auditor kept the checkpoint of all 12; the log was cut to 8 and its checkpoints rolled back.
+    copy_dir(tmp.path(), &root.join("truncated"));
+    std::fs::copy(tmp.path().join(files::CHECKPOINT), root.join("truncated-auditor-checkpoint.note"))
+        .unwrap();
+    let dir = root.join("truncated");
+    let text = std::fs::read_to_string(dir.join(files::LOG)).unwrap();
+    let kept: Vec<&str> = text.lines().take(8).collect();
+    std::fs::write(dir.join(files::LOG), kept.join("\n") + "\n").unwrap();
+    for entry in std::fs::read_dir(dir.join(files::CHECKPOINTS)).unwrap() {
+        let entry = entry.unwrap();
+        let size: u64 = entry.path().file_stem().unwrap().to_str().unwrap().parse().unwrap();
+        if size > 8 {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    std::fs::copy(dir.join(files::CHECKPOINTS).join(files::checkpoint_name(8)), dir.join(files::CHECKPOINT))
+        .unwrap();
+
+    // erasures: conversation c1 erased on request, then retention applied.
+    let mut log = AuditLog::open(tmp.path(), sample_signer(), options).unwrap();
+    log.erase("c1", "data subject request #2026-114").unwrap();
+    log.purge(chrono::DateTime::parse_from_rfc3339("2026-01-02T12:00:00Z").unwrap().to_utc()).unwrap();
+    log.close().unwrap();
+    copy_dir(tmp.path(), &root.join("erasures"));
+}

@@ -1,0 +1,226 @@
+//! The tamper suite: every kind of change to a log is detected, every time.
+
+use std::path::Path;
+
+use handrail::audit::{self, Signer, VerifyOptions, files, note};
+
+use crate::{signer, write_log};
+
+fn verify(dir: &Path, trusted: Option<Vec<u8>>) -> audit::Report {
+    audit::verify(dir, &VerifyOptions { keys: vec![signer(1).verifier()], trusted }).unwrap()
+}
+
+/// A fresh closed log of `n` records, in a temporary directory.
+fn fresh(n: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), n);
+    assert!(verify(dir.path(), None).ok(), "{:?}", verify(dir.path(), None).problems);
+    dir
+}
+
+fn lines(dir: &Path) -> Vec<Vec<u8>> {
+    let log = std::fs::read(dir.join(files::LOG)).unwrap();
+    log.split_inclusive(|b| *b == b'\n').map(<[u8]>::to_vec).collect()
+}
+
+fn write_lines(dir: &Path, lines: &[Vec<u8>]) {
+    std::fs::write(dir.join(files::LOG), lines.concat()).unwrap();
+}
+
+#[test]
+fn every_flipped_byte_is_detected() {
+    let dir = fresh(8);
+    let original = std::fs::read(dir.path().join(files::LOG)).unwrap();
+    for at in 0..original.len() {
+        let mut tampered = original.clone();
+        tampered[at] ^= 0x01;
+        std::fs::write(dir.path().join(files::LOG), &tampered).unwrap();
+        assert!(!verify(dir.path(), None).ok(), "a flipped byte at {at} went unnoticed");
+    }
+    std::fs::write(dir.path().join(files::LOG), &original).unwrap();
+    assert!(verify(dir.path(), None).ok());
+}
+
+#[test]
+fn deleted_inserted_and_reordered_records_are_detected() {
+    let dir = fresh(12);
+    let original = lines(dir.path());
+    for i in 0..original.len() {
+        let mut deleted = original.clone();
+        deleted.remove(i);
+        write_lines(dir.path(), &deleted);
+        assert!(!verify(dir.path(), None).ok(), "deleting record {i} went unnoticed");
+
+        let mut inserted = original.clone();
+        inserted.insert(i, original[i].clone());
+        write_lines(dir.path(), &inserted);
+        assert!(!verify(dir.path(), None).ok(), "duplicating record {i} went unnoticed");
+
+        if i + 1 < original.len() {
+            let mut swapped = original.clone();
+            swapped.swap(i, i + 1);
+            write_lines(dir.path(), &swapped);
+            assert!(!verify(dir.path(), None).ok(), "swapping records {i} and {} went unnoticed", i + 1);
+        }
+    }
+}
+
+#[test]
+fn a_truncated_tail_is_detected_with_or_without_the_auditors_checkpoint() {
+    let dir = fresh(12);
+    let kept = std::fs::read(dir.path().join(files::CHECKPOINT)).unwrap();
+    let original = lines(dir.path());
+    for keep in 0..original.len() {
+        write_lines(dir.path(), &original[..keep]);
+        assert!(!verify(dir.path(), None).ok(), "cutting to {keep} records went unnoticed");
+    }
+    // A thorough attacker also rolls the checkpoints back to an older size: only the auditor's own kept
+    // checkpoint can tell.
+    let older: Vec<_> =
+        std::fs::read_dir(dir.path().join(files::CHECKPOINTS)).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut sizes: Vec<u64> =
+        older.iter().map(|p| p.file_stem().unwrap().to_str().unwrap().parse().unwrap()).collect();
+    sizes.sort();
+    let rollback = sizes[0];
+    write_lines(dir.path(), &original[..rollback as usize]);
+    for p in &older {
+        let size: u64 = p.file_stem().unwrap().to_str().unwrap().parse().unwrap();
+        if size > rollback {
+            std::fs::remove_file(p).ok();
+        }
+    }
+    let first = dir.path().join(files::CHECKPOINTS).join(files::checkpoint_name(rollback));
+    std::fs::copy(&first, dir.path().join(files::CHECKPOINT)).unwrap();
+    assert!(verify(dir.path(), None).ok(), "the rolled-back log is self-consistent");
+    let report = verify(dir.path(), Some(kept));
+    assert!(!report.ok());
+    assert!(report.problems.iter().any(|p| p.what.contains("truncated")), "{:?}", report.problems);
+}
+
+#[test]
+fn replaced_and_foreign_checkpoints_are_detected() {
+    // The latest checkpoint replaced by an older one.
+    let dir = fresh(12);
+    let names: Vec<_> =
+        std::fs::read_dir(dir.path().join(files::CHECKPOINTS)).unwrap().map(|e| e.unwrap().path()).collect();
+    let oldest = names.iter().min().unwrap();
+    std::fs::copy(oldest, dir.path().join(files::CHECKPOINT)).unwrap();
+    assert!(!verify(dir.path(), None).ok(), "an older checkpoint in place of the latest went unnoticed");
+
+    // A checkpoint file replaced by one of another size.
+    let dir = fresh(12);
+    let newest = names.iter().max().unwrap().file_name().unwrap().to_owned();
+    let oldest = names.iter().min().unwrap().file_name().unwrap().to_owned();
+    let cps = dir.path().join(files::CHECKPOINTS);
+    std::fs::copy(cps.join(&oldest), cps.join(&newest)).unwrap();
+    assert!(!verify(dir.path(), None).ok(), "a checkpoint file replaced by another went unnoticed");
+
+    // A checkpoint of the same content signed by another key.
+    let dir = fresh(12);
+    let latest = std::fs::read_to_string(dir.path().join(files::CHECKPOINT)).unwrap();
+    let body = latest.split("\n\n").next().unwrap().to_string() + "\n";
+    let forged = note::sign(&body, &[&Signer::from_seed("test.example/log", [9; 32]).unwrap()]);
+    let cps = dir.path().join(files::CHECKPOINTS);
+    std::fs::write(dir.path().join(files::CHECKPOINT), &forged).unwrap();
+    let newest_path = std::fs::read_dir(&cps).unwrap().map(|e| e.unwrap().path()).max().unwrap();
+    std::fs::write(newest_path, &forged).unwrap();
+    let report = verify(dir.path(), None);
+    assert!(!report.ok(), "a checkpoint signed by another key went unnoticed");
+    assert!(
+        report.problems.iter().any(|p| p.what.contains("no verifiable signatures")),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[test]
+fn a_payload_deleted_without_an_erasure_record_is_detected() {
+    let dir = fresh(6);
+    let records = audit::read_records(&dir.path().join(files::LOG)).unwrap();
+    for r in records.iter().filter(|r| r.body.payload().is_some()) {
+        let p = r.body.payload().unwrap();
+        let path = dir.path().join(files::PAYLOADS);
+        let original = std::fs::read(&path).unwrap();
+        let mut zeroed = original.clone();
+        for b in &mut zeroed[p.offset as usize..(p.offset + 32 + p.length) as usize] {
+            *b = 0;
+        }
+        std::fs::write(&path, &zeroed).unwrap();
+        let report = verify(dir.path(), None);
+        assert!(
+            report.problems.iter().any(|x| x.seq == Some(r.seq) && x.what.contains("no erasure record")),
+            "{:?}",
+            report.problems
+        );
+
+        let mut changed = original.clone();
+        changed[p.offset as usize + 33] ^= 0x20;
+        std::fs::write(&path, &changed).unwrap();
+        assert!(!verify(dir.path(), None).ok(), "a changed payload went unnoticed");
+
+        std::fs::write(&path, &original[..p.offset as usize]).unwrap();
+        assert!(!verify(dir.path(), None).ok(), "a cut payload file went unnoticed");
+        std::fs::write(&path, &original).unwrap();
+    }
+    assert!(verify(dir.path(), None).ok());
+}
+
+#[test]
+fn erasure_and_purge_keep_the_log_verifying_and_are_reported() {
+    let dir = fresh(9);
+    let mut log = audit::AuditLog::open(dir.path(), signer(1), crate::options()).unwrap();
+    let erased = log.erase("c1", "data subject request").unwrap();
+    assert_eq!(erased, vec![1, 4, 7]);
+    assert!(log.erase("c1", "again").unwrap().is_empty(), "nothing left to erase");
+    let purged =
+        log.purge(chrono::DateTime::parse_from_rfc3339("2026-01-03T00:00:00Z").unwrap().to_utc()).unwrap();
+    assert!(!purged.is_empty() && purged.iter().all(|s| !erased.contains(s)));
+    log.close().unwrap();
+    let report = verify(dir.path(), None);
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!(report.payloads_erased as usize, erased.len() + purged.len());
+    assert!(report.erasures.iter().any(|(s, _, why)| *s == 1 && why == "data subject request"));
+    // The erased text is gone from the payload file.
+    let payloads = std::fs::read(dir.path().join(files::PAYLOADS)).unwrap();
+    assert!(!String::from_utf8_lossy(&payloads).contains("message number 4\""));
+}
+
+#[test]
+fn a_second_writer_gets_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = audit::AuditLog::open(dir.path(), signer(1), crate::options()).unwrap();
+    let second = audit::AuditLog::open(dir.path(), signer(1), crate::options());
+    let message = second.unwrap_err().to_string();
+    assert!(message.contains("another writer holds the log"), "{message}");
+}
+
+#[test]
+fn key_rotation_is_recorded_and_followed_by_the_verifier() {
+    let dir = fresh(5);
+    let mut log = audit::AuditLog::open(dir.path(), signer(1), crate::options()).unwrap();
+    log.rotate_key(signer(2)).unwrap();
+    log.close().unwrap();
+    let mut log = audit::AuditLog::open(dir.path(), signer(2), crate::options()).unwrap();
+    for i in 5..10 {
+        log.append(crate::decision(i)).unwrap();
+    }
+    log.close().unwrap();
+    let report = verify(dir.path(), None);
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!(report.keys.len(), 2, "{:?}", report.keys);
+    // Without the old key, nothing links the new key to the auditor's trust.
+    let only_new =
+        audit::verify(dir.path(), &VerifyOptions { keys: vec![signer(3).verifier()], trusted: None })
+            .unwrap();
+    assert!(!only_new.ok());
+}
+
+#[test]
+fn damage_before_a_signed_checkpoint_stops_the_writer() {
+    let dir = fresh(8);
+    let mut lines = lines(dir.path());
+    lines[2][20] ^= 0x01;
+    write_lines(dir.path(), &lines);
+    let err = audit::AuditLog::open(dir.path(), signer(1), crate::options()).unwrap_err().to_string();
+    assert!(err.contains("will not be repaired"), "{err}");
+}
