@@ -91,18 +91,30 @@ impl Audited {
             .append(crate::audit::Entry::Decision {
                 time: decision.time,
                 conversation: decision.conversation.clone(),
-                policy: crate::audit::PolicyRef {
-                    id: decision.policy.id.clone(),
-                    version: decision.policy.version.clone(),
-                    hash: decision.policy.hash.clone(),
-                },
+                policy: policy_ref_of(decision),
                 action: decision.action.as_str().to_string(),
                 reasons,
                 rules: decision.determining.clone(),
-                retention,
+                retention: retention.clone(),
                 payload: event_line.as_bytes().to_vec(),
             })
             .map_err(|e| e.to_string())?;
+        if let Some(packet) = &decision.handoff {
+            // The packet handed to a person is itself evidence: a `transfer` record commits to it, erasable under
+            // the same retention as the decision.
+            self.log
+                .append(crate::audit::Entry::Transfer {
+                    time: decision.time,
+                    conversation: decision.conversation.clone(),
+                    queue: packet.queue.clone(),
+                    policy: policy_ref_of(decision),
+                    reasons: packet.reasons.clone(),
+                    rules: packet.rules.clone(),
+                    retention: retention.clone(),
+                    payload: serde_json::to_vec(packet).unwrap_or_default(),
+                })
+                .map_err(|e| e.to_string())?;
+        }
         self.pending.push(json);
         if self.pending.len() >= self.batch { self.flush() } else { Ok(Vec::new()) }
     }
@@ -110,6 +122,14 @@ impl Audited {
     fn flush(&mut self) -> Result<Vec<String>, String> {
         self.log.commit().map_err(|e| e.to_string())?;
         Ok(std::mem::take(&mut self.pending))
+    }
+}
+
+fn policy_ref_of(decision: &Decision) -> crate::audit::PolicyRef {
+    crate::audit::PolicyRef {
+        id: decision.policy.id.clone(),
+        version: decision.policy.version.clone(),
+        hash: decision.policy.hash.clone(),
     }
 }
 

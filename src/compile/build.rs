@@ -1017,7 +1017,7 @@ impl Builder {
                 RetainClause::Keep(n, unit) => keep = Some((n.value, *unit)),
                 RetainClause::Redact(fields) => {
                     for field in fields {
-                        if policy::REDACTABLE.contains(&field.text.as_str()) {
+                        if crate::handoff::PiiKind::parse(&field.text).is_some() {
                             redact.push(field.text.clone());
                         } else {
                             self.push(
@@ -1026,8 +1026,11 @@ impl Builder {
                                     def.source,
                                     field.span,
                                 )
-                                .suggest(&field.text, policy::REDACTABLE)
-                                .help(format!("the fields are {}", policy::REDACTABLE.join(", "))),
+                                .suggest(&field.text, crate::handoff::PiiKind::ALL.map(|k| k.name()))
+                                .help(format!(
+                                    "the fields are {}",
+                                    crate::handoff::PiiKind::ALL.map(|k| k.name()).join(", ")
+                                )),
                             );
                         }
                     }
@@ -1066,8 +1069,11 @@ impl Builder {
             follow_up_minutes: 0,
             skill: None,
             phone: None,
+            schedule: crate::route::Schedule::always(default_tz),
         };
         let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        let mut hours_span = None;
+        let mut closed_spans: Vec<Span> = Vec::new();
         for clause in &q.clauses {
             let key = match &clause.node {
                 QueueClause::Timezone(t) => {
@@ -1076,10 +1082,12 @@ impl Builder {
                 }
                 QueueClause::Hours(h) => {
                     out.hours = Some(h.value.clone());
+                    hours_span = Some(h.span);
                     "hours"
                 }
                 QueueClause::Closed(days) => {
                     out.closed.extend(days.iter().map(|d| d.value.clone()));
+                    closed_spans.extend(days.iter().map(|d| d.span));
                     "closed"
                 }
                 QueueClause::Channel(c) => {
@@ -1093,6 +1101,9 @@ impl Builder {
                 }
                 QueueClause::AfterHours(c, t) => {
                     self.channel(c, src, true);
+                    if let Err(e) = crate::route::check_template(&t.value) {
+                        self.push(hours_error(e, src, t.span));
+                    }
                     out.after_hours = Some((c.text.clone(), t.value.clone()));
                     "after_hours"
                 }
@@ -1122,6 +1133,13 @@ impl Builder {
                 ));
             }
         }
+        match crate::route::Schedule::parse(out.timezone, out.hours.as_deref(), &out.closed) {
+            Ok(schedule) => out.schedule = schedule,
+            Err((which, e)) => {
+                let span = if which == usize::MAX { hours_span } else { closed_spans.get(which).copied() };
+                self.push(hours_error(e, src, span.unwrap_or(q.name.span)));
+            }
+        }
         out
     }
 
@@ -1144,6 +1162,16 @@ impl Builder {
                 ),
             );
         }
+    }
+}
+
+/// An hours, closure or template error, pointed at the character inside the string (after its opening quote).
+fn hours_error(e: crate::route::HoursError, src: SourceId, string: Span) -> CompileError {
+    let at = string.start + 1 + e.offset.min(string.end.saturating_sub(string.start + 2));
+    let err = CompileError::new(K::BadQueueSetting(e.message), src, Span::new(at, (at + 1).min(string.end)));
+    match e.help {
+        Some(help) => err.help(help),
+        None => err,
     }
 }
 

@@ -315,11 +315,9 @@ pub struct Queue {
     pub skill: Option<String>,
     /// Phone number.
     pub phone: Option<String>,
+    /// The hours and closures, parsed.
+    pub schedule: crate::route::Schedule,
 }
 
 /// The channels a queue may use.
 pub const CHANNELS: [&str; 4] = ["live_chat", "ticket", "email", "callback"];
-
-/// The fields a retention rule may redact.
-pub const REDACTABLE: [&str; 8] =
-    ["email", "phone", "ssn", "card_number", "date_of_birth", "dob", "account_number", "record_number"];

@@ -71,6 +71,9 @@ pub struct Decision {
     pub state: Phase,
     /// The policy that decided.
     pub policy: PolicyRef,
+    /// The packet for the person taking over, when this event escalated the conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<crate::handoff::Packet>,
     /// Why the event could not be evaluated (reason `engine_error`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
@@ -122,6 +125,9 @@ pub struct Route {
     pub priority: Priority,
     /// `live_chat`, `ticket`, `email` or `callback`.
     pub channel: String,
+    /// The skill of the queue's agents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skill: Option<String>,
     /// Whether a person is there now.
     pub open_now: bool,
     /// The honest wait when live.

@@ -61,6 +61,9 @@ pub enum EventKind {
     /// The customer wrote something.
     #[default]
     Message,
+    /// The bot answered (its `text` goes into the transcript; a `confidence` below the fallback's threshold is a
+    /// weak answer and counts a strike). Send the confidence on the message or on the reply, not both.
+    BotReply,
     /// The customer rated the bot's previous answer.
     Feedback,
     /// An agent joined: a person owns the conversation.
@@ -176,4 +179,23 @@ pub struct ConversationState {
     /// The queue the conversation waits in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
+    /// The conversation so far (the last [`MAX_TRANSCRIPT_TURNS`] turns), for the handoff packet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transcript: Vec<crate::handoff::Turn>,
+}
+
+/// The most turns a conversation state keeps; older ones are dropped first.
+pub const MAX_TRANSCRIPT_TURNS: usize = 100;
+
+impl ConversationState {
+    /// Adds a turn to the transcript, dropping the oldest beyond [`MAX_TRANSCRIPT_TURNS`].
+    pub fn record(&mut self, role: crate::handoff::Role, time: DateTime<Utc>, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        if self.transcript.len() >= MAX_TRANSCRIPT_TURNS {
+            self.transcript.remove(0);
+        }
+        self.transcript.push(crate::handoff::Turn { role, time, text: text.to_string() });
+    }
 }

@@ -66,12 +66,18 @@ pub fn fail_safe(
     let time = event.time.unwrap_or_else(Utc::now);
     let next =
         ConversationState { phase: Phase::Waiting, queue: Some(policy.safe_queue.clone()), ..state.clone() };
-    let route = route_to(policy, &policy.safe_queue, Priority::High, event, time);
+    let route = route_to(policy, &policy.safe_queue, Priority::High, event, time, 0.0);
+    let mut transcript = state.clone();
+    if let Some(text) = &event.text {
+        transcript.record(crate::handoff::Role::Customer, time, text);
+    }
+    let handoff = packet(&transcript, event, time, &[ReasonCode::EngineError], &[], &route, None);
     let decision = Decision {
         conversation: event.conversation.clone(),
         turn: state.turn,
         time,
         action: if route.open_now { Action::Handoff } else { Action::Capture },
+        handoff: Some(handoff),
         reasons: vec![ReasonCode::EngineError],
         determining: Vec::new(),
         rules: Vec::new(),
@@ -107,6 +113,10 @@ fn evaluate(
         if next.phase == Phase::Closed {
             next = ConversationState { turn: 1, ..ConversationState::default() };
         }
+        next.record(crate::handoff::Role::Customer, time, text);
+    }
+    if event.kind == EventKind::BotReply {
+        next.record(crate::handoff::Role::Bot, time, text);
     }
 
     let scan = policy.matcher.scan(text);
@@ -159,6 +169,11 @@ fn evaluate(
         (Phase::Human | Phase::Waiting, Some(rule)) if rule.tier == Tier::Emergency => {
             self::emergency(policy, rule, event, time, &mut say, &mut route, &mut reasons, &mut determining)
         }
+        (Phase::Waiting | Phase::Human, _)
+            if matches!(event.kind, EventKind::BotReply | EventKind::Feedback) =>
+        {
+            Action::Hold
+        }
         _ if matches!(event.kind, EventKind::AgentJoined) => {
             next.phase = Phase::Human;
             next.strikes = 0;
@@ -194,7 +209,7 @@ fn evaluate(
             determining.push(rule.id.clone());
             say.extend(rule.say.clone());
             let queue = rule.route.clone().unwrap_or_else(|| policy.safe_queue.clone());
-            let r = route_to(policy, &queue, rule.priority, event, time);
+            let r = route_to(policy, &queue, rule.priority, event, time, frustration);
             say.push(r.message.clone());
             let action = if r.open_now { Action::Handoff } else { Action::Capture };
             route = Some(r);
@@ -226,7 +241,7 @@ fn evaluate(
             } else {
                 say.extend(fb.say.clone());
                 let queue = fb.route.clone().unwrap_or_else(|| policy.safe_queue.clone());
-                let r = route_to(policy, &queue, fb.priority, event, time);
+                let r = route_to(policy, &queue, fb.priority, event, time, frustration);
                 say.push(r.message.clone());
                 let action = if r.open_now { Action::Handoff } else { Action::Capture };
                 route = Some(r);
@@ -235,7 +250,10 @@ fn evaluate(
         }
     };
     // Escalating moves a bot conversation into the queue; one already queued or with a person stays where it is.
-    if matches!(action, Action::Handoff | Action::Capture | Action::Emergency) && next.phase == Phase::Bot {
+    let escalated =
+        matches!(action, Action::Handoff | Action::Capture | Action::Emergency) && next.phase == Phase::Bot;
+    let strikes_before = next.strikes;
+    if escalated {
         next.phase = Phase::Waiting;
         next.queue = route.as_ref().map(|r| r.queue.clone());
         next.strikes = 0;
@@ -261,6 +279,14 @@ fn evaluate(
     let facts = Facts { matched: &matched, ..facts };
     let disclaimers = disclaimers(policy, &matched, &facts, &mut next);
     let retention = retention(policy, &facts, time);
+    let handoff = match (&route, escalated) {
+        (Some(r), true) => {
+            let mut with_strikes = next.clone();
+            with_strikes.strikes = strikes_before;
+            Some(packet(&with_strikes, event, time, &reasons, &determining, r, retention.as_ref()))
+        }
+        _ => None,
+    };
     let explain = options.explain.then(|| {
         policy
             .rules
@@ -290,6 +316,7 @@ fn evaluate(
         signals: Signals { confidence: event.confidence, strikes: next.strikes, frustration, rephrase },
         state: next.phase,
         policy: policy_ref(policy),
+        handoff,
         errors: Vec::new(),
         explain,
     };
@@ -311,7 +338,7 @@ fn emergency(
     determining.push(rule.id.clone());
     say.extend(rule.say.clone());
     let queue = rule.route.clone().unwrap_or_else(|| policy.safe_queue.clone());
-    *route = Some(route_to(policy, &queue, Priority::Urgent.max(rule.priority), event, time));
+    *route = Some(route_to(policy, &queue, Priority::Urgent.max(rule.priority), event, time, 0.0));
     Action::Emergency
 }
 
@@ -367,44 +394,96 @@ fn frustration_score(policy: &Policy, scan: &crate::text::Scan, text: &str, even
     score.clamp(0.0, 1.0)
 }
 
-/// Where a handoff goes. Until business hours are evaluated by [`crate::route`], a queue is open unless the event
-/// says nobody is online.
-fn route_to(policy: &Policy, queue: &str, priority: Priority, event: &Event, _time: DateTime<Utc>) -> Route {
-    let q = policy.queue(queue);
-    let staffed = event.agents_online.as_ref().and_then(|m| m.get(queue).copied()).unwrap_or(true);
-    let open = staffed;
-    let wait = q.and_then(|q| q.wait.clone());
-    if open {
-        let message = match &wait {
-            Some(w) => format!("I'm connecting you with a person now; the wait is {w}."),
-            None => "I'm connecting you with a person now.".to_string(),
-        };
-        Route {
+/// Where a handoff goes: the queue's hours and staffing decide live chat or an honest promise
+/// ([`crate::route`]). Priority is the rule's, raised to `high` for a customer whose `tier` is `vip` or whose
+/// frustration is above the fallback's threshold (0.7 when the policy sets none).
+fn route_to(
+    policy: &Policy,
+    queue: &str,
+    priority: Priority,
+    event: &Event,
+    time: DateTime<Utc>,
+    frustration: f64,
+) -> Route {
+    let vip = event.customer.get("tier").and_then(|t| t.as_str()) == Some("vip");
+    let upset = frustration > policy.fallback.frustration_above.unwrap_or(0.7);
+    let priority = if vip || upset { priority.max(Priority::High) } else { priority };
+    let staffed = event.agents_online.as_ref().and_then(|m| m.get(queue).copied());
+    let Some(q) = policy.queue(queue) else {
+        // INVARIANT: the compiler checks every route names a queue; should one not, the customer still reaches a
+        // person through an honest ticket rather than a live-transfer promise.
+        return Route {
             queue: queue.to_string(),
             priority,
-            channel: q.map(|q| q.channel.clone()).unwrap_or_else(|| "live_chat".into()),
-            open_now: true,
-            wait,
-            follow_up_by: None,
-            message,
-        }
-    } else {
-        let (channel, message) = q.and_then(|q| q.after_hours.clone()).unwrap_or_else(|| {
-            (
-                "ticket".into(),
-                "Nobody is available right now; we've opened a ticket and will get back to you.".into(),
-            )
-        });
-        Route {
-            queue: queue.to_string(),
-            priority,
-            channel,
+            channel: "ticket".into(),
+            skill: None,
             open_now: false,
             wait: None,
             follow_up_by: None,
-            message,
-        }
+            message: "We've passed on your message and someone will get back to you.".into(),
+        };
+    };
+    let plan = crate::route::QueuePlan {
+        name: &q.name,
+        schedule: &q.schedule,
+        channel: &q.channel,
+        wait: q.wait.as_deref(),
+        after_hours: q.after_hours.as_ref().map(|(c, t)| (c.as_str(), t.as_str())),
+        follow_up_minutes: q.follow_up_minutes,
+        phone: q.phone.as_deref(),
+    };
+    let routed = crate::route::route(&plan, time, staffed);
+    Route {
+        queue: queue.to_string(),
+        priority,
+        channel: routed.channel,
+        skill: q.skill.clone(),
+        open_now: routed.open_now,
+        wait: routed.wait,
+        follow_up_by: routed.follow_up_by,
+        message: routed.message,
     }
+}
+
+/// The packet for the person taking over ([`crate::handoff`]), redacted per the retention decision.
+#[allow(clippy::too_many_arguments)]
+fn packet(
+    state: &ConversationState,
+    event: &Event,
+    time: DateTime<Utc>,
+    reasons: &[ReasonCode],
+    rules: &[String],
+    route: &Route,
+    retention: Option<&RetentionDecision>,
+) -> crate::handoff::Packet {
+    let code = |r: &ReasonCode| {
+        serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    };
+    let redact: Vec<crate::handoff::PiiKind> = retention
+        .map(|r| r.redact.iter().filter_map(|k| crate::handoff::PiiKind::parse(k)).collect())
+        .unwrap_or_default();
+    let priority = serde_json::to_value(route.priority)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    crate::handoff::build(crate::handoff::PacketInput {
+        conversation: &event.conversation,
+        time,
+        reasons: reasons.iter().map(code).collect(),
+        rules: rules.to_vec(),
+        queue: &route.queue,
+        priority: &priority,
+        channel: &route.channel,
+        transcript: &state.transcript,
+        strikes: state.strikes,
+        supplied: &event.customer,
+        redact: &redact,
+        retention: retention.map(|r| crate::handoff::PacketRetention {
+            class: r.class.clone(),
+            keep_until: r.keep_until,
+            redact: r.redact.clone(),
+        }),
+    })
 }
 
 /// Disclaimers: those named by matching rules, and those whose `when` holds, each per its `show` mode.

@@ -183,9 +183,25 @@ fn the_audit_flow_end_to_end() {
 
     let run = handrail(&["audit", "verify", log_s, "--key", &public], "");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("verified: 8 records"), "{}", run.stdout);
+    // 1 policy deployed + 7 decisions + a transfer for each of the 3 handoffs, the emergency and the capture.
+    assert!(run.stdout.contains("verified: 12 records"), "{}", run.stdout);
+    let run = handrail(&["audit", "show", log_s, "--kind", "transfer"], "");
+    assert_eq!(run.stdout.lines().count(), 4, "{}", run.stdout);
 
-    let run = handrail(&["audit", "show", log_s, "--conversation", "q2", "--rule", "HR-BILLING-DISPUTE"], "");
+    let run = handrail(
+        &[
+            "audit",
+            "show",
+            log_s,
+            "--conversation",
+            "q2",
+            "--kind",
+            "decision",
+            "--rule",
+            "HR-BILLING-DISPUTE",
+        ],
+        "",
+    );
     assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
 
     let proof = dir.path().join("proof.json");
@@ -212,7 +228,7 @@ fn the_audit_flow_end_to_end() {
     let run = handrail(&["audit", "verify", log_s, "--key", &public, "--format", "json"], "");
     assert_eq!(run.code, 0, "{}", run.stdout);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(report["payloads_erased"], 3);
+    assert_eq!(report["payloads_erased"], 4, "q1's three decisions and its transfer");
 
     // Tampering with one byte makes verify exit 1 and name the record.
     let path = log.join("log.jsonl");
@@ -220,5 +236,5 @@ fn the_audit_flow_end_to_end() {
     std::fs::write(&path, text).unwrap();
     let run = handrail(&["audit", "verify", log_s, "--key", &public], "");
     assert_eq!(run.code, 1);
-    assert!(run.stdout.contains("problem: seq 2 (line 3): prev does not match"), "{}", run.stdout);
+    assert!(run.stdout.contains("(line 3): prev does not match"), "{}", run.stdout);
 }

@@ -1,0 +1,380 @@
+//! The handoff packet: everything a person needs to pick up a conversation without asking the customer to repeat
+//! themselves. Built by [`build`], a pure function of its input; its JSON shape is documented in
+//! `docs/handoff.md`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::redact::{PiiKind, find, redact};
+
+/// Who said something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The customer.
+    Customer,
+    /// The bot.
+    Bot,
+    /// A person.
+    Agent,
+}
+
+/// One turn of the conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Turn {
+    /// Who.
+    pub role: Role,
+    /// When.
+    pub time: DateTime<Utc>,
+    /// What they wrote.
+    pub text: String,
+}
+
+/// A value found or supplied, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    /// The value (or `[kind]` when the retention rule redacts that kind and it was found in free text).
+    pub value: String,
+    /// `supplied` (from the caller's own systems) or `turn N` (found in the transcript, from 1).
+    pub source: String,
+}
+
+/// Who the customer is, and the references they gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// Their name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Field>,
+    /// Their email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Field>,
+    /// Their phone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Field>,
+    /// An order number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<Field>,
+    /// An account number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<Field>,
+}
+
+/// A short extractive summary: sentences taken from the conversation, never invented.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// What the customer wants: their first substantive message, and the latest if it differs.
+    pub wants: String,
+    /// What was tried: how many bot answers, and the last one.
+    pub tried: String,
+    /// Why it escalated, in words.
+    pub why: String,
+}
+
+/// The retention the packet is stored and transferred under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PacketRetention {
+    /// The data class.
+    pub class: String,
+    /// Keep until.
+    pub keep_until: DateTime<Utc>,
+    /// The kinds redacted.
+    pub redact: Vec<String>,
+}
+
+/// The packet a person receives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Packet {
+    /// The conversation.
+    pub conversation: String,
+    /// When the handoff happened.
+    pub created: DateTime<Utc>,
+    /// Typed reason codes, the determining one first.
+    pub reasons: Vec<String>,
+    /// The determining rule ids.
+    pub rules: Vec<String>,
+    /// The queue.
+    pub queue: String,
+    /// Its priority.
+    pub priority: String,
+    /// The channel (`live_chat`, `ticket`, `email`, `callback`).
+    pub channel: String,
+    /// What the customer wants, what was tried, why it escalated.
+    pub summary: Summary,
+    /// Who the customer is.
+    pub identity: Identity,
+    /// The conversation, redacted per the retention rule.
+    pub transcript: Vec<Turn>,
+    /// How many pieces of each kind were redacted (never the values).
+    pub redactions: BTreeMap<String, usize>,
+    /// The retention class, if a rule matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<PacketRetention>,
+}
+
+/// What [`build`] needs.
+#[derive(Debug, Clone)]
+pub struct PacketInput<'a> {
+    /// The conversation.
+    pub conversation: &'a str,
+    /// Now.
+    pub time: DateTime<Utc>,
+    /// Reason codes.
+    pub reasons: Vec<String>,
+    /// Determining rule ids.
+    pub rules: Vec<String>,
+    /// The queue, priority and channel.
+    pub queue: &'a str,
+    /// Priority name.
+    pub priority: &'a str,
+    /// Channel name.
+    pub channel: &'a str,
+    /// The transcript so far (unredacted).
+    pub transcript: &'a [Turn],
+    /// Failures in a row before the handoff.
+    pub strikes: u32,
+    /// What the caller knows (`name`, `email`, `phone`, `order`, `account`, ...).
+    pub supplied: &'a BTreeMap<String, serde_json::Value>,
+    /// The kinds the retention rule redacts.
+    pub redact: &'a [PiiKind],
+    /// The retention.
+    pub retention: Option<PacketRetention>,
+}
+
+/// Builds the packet. Pure and deterministic.
+pub fn build(input: PacketInput<'_>) -> Packet {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let transcript: Vec<Turn> = input
+        .transcript
+        .iter()
+        .map(|t| {
+            let r = redact(&t.text, input.redact);
+            for f in &r.found {
+                *counts.entry(f.kind.name().to_string()).or_insert(0) += 1;
+            }
+            Turn { role: t.role, time: t.time, text: r.text }
+        })
+        .collect();
+    let identity = identity(input.transcript, input.supplied, input.redact);
+    let summary = summary(&transcript, &input.reasons, &input.rules, input.strikes);
+    Packet {
+        conversation: input.conversation.to_string(),
+        created: input.time,
+        reasons: input.reasons,
+        rules: input.rules,
+        queue: input.queue.to_string(),
+        priority: input.priority.to_string(),
+        channel: input.channel.to_string(),
+        summary,
+        identity,
+        transcript,
+        redactions: counts,
+        retention: input.retention,
+    }
+}
+
+/// Identity from what was supplied (kept as is: it comes from the caller's systems) and from the customer's own
+/// turns (the first occurrence; replaced by its marker when the retention rule redacts that kind).
+pub fn identity(
+    turns: &[Turn],
+    supplied: &BTreeMap<String, serde_json::Value>,
+    redacted: &[PiiKind],
+) -> Identity {
+    let given = |key: &str| {
+        supplied
+            .get(key)
+            .and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .map(|value| Field { value, source: "supplied".into() })
+    };
+    let customer: Vec<(usize, &Turn)> =
+        turns.iter().enumerate().filter(|(_, t)| t.role == Role::Customer).collect();
+    let found = |kind: PiiKind| {
+        customer.iter().find_map(|(i, t)| {
+            find(&t.text, &[kind]).first().map(|f| Field {
+                value: if redacted.contains(&kind) {
+                    format!("[{}]", kind.name())
+                } else {
+                    t.text.get(f.span.clone()).unwrap_or("").to_string()
+                },
+                source: format!("turn {}", i + 1),
+            })
+        })
+    };
+    let found_name = customer
+        .iter()
+        .find_map(|(i, t)| name_in(&t.text).map(|n| Field { value: n, source: format!("turn {}", i + 1) }));
+    let found_order = customer
+        .iter()
+        .find_map(|(i, t)| order_in(&t.text).map(|n| Field { value: n, source: format!("turn {}", i + 1) }));
+    Identity {
+        name: given("name").or(found_name),
+        email: given("email").or_else(|| found(PiiKind::Email)),
+        phone: given("phone").or_else(|| found(PiiKind::Phone)),
+        order: given("order").or(found_order),
+        account: given("account").or_else(|| found(PiiKind::AccountNumber)),
+    }
+}
+
+/// Words that follow "I'm" without being a name.
+const NOT_NAMES: &[&str] = &[
+    "Not",
+    "So",
+    "Very",
+    "Really",
+    "Just",
+    "Still",
+    "Trying",
+    "Looking",
+    "Having",
+    "Getting",
+    "Sorry",
+    "Sure",
+    "Fine",
+    "Good",
+    "Here",
+    "Calling",
+    "Writing",
+    "Asking",
+    "Frustrated",
+    "Angry",
+    "Confused",
+    "Unable",
+    "Going",
+    "The",
+    "A",
+];
+
+/// A name after "my name is", "this is", "I'm", "I am", "me llamo", "soy": one to three capitalised words.
+fn name_in(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    for cue in ["my name is ", "this is ", "i'm ", "i am ", "me llamo ", "mi nombre es ", "soy "] {
+        let Some(at) = lower.find(cue) else { continue };
+        if at > 0 && lower.as_bytes().get(at - 1).is_some_and(u8::is_ascii_alphanumeric) {
+            continue;
+        }
+        let rest = text.get(at + cue.len()..)?;
+        let words: Vec<&str> = rest
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '.' || c == '!' || c == '?')
+            .take_while(|w| {
+                let mut chars = w.chars();
+                chars.next().is_some_and(char::is_uppercase)
+                    && chars.all(|c| c.is_alphabetic() || c == '-' || c == '\'')
+                    && !NOT_NAMES.contains(w)
+            })
+            .take(3)
+            .collect();
+        if !words.is_empty() {
+            return Some(words.join(" "));
+        }
+    }
+    None
+}
+
+/// An order reference: a token with 3+ digits after "order" (and "number", "no", "#", ":").
+fn order_in(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    let at = lower.find("order")? + "order".len();
+    let rest = text.get(at..)?;
+    rest.split(|c: char| c.is_whitespace() || c == ':' || c == ',')
+        .take(4)
+        .map(|w| w.trim_start_matches('#').trim_end_matches(['.', '!', '?']))
+        .find(|w| {
+            w.bytes().filter(u8::is_ascii_digit).count() >= 3
+                && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_string)
+}
+
+/// The summary, taken from the (already redacted) transcript.
+fn summary(transcript: &[Turn], reasons: &[String], rules: &[String], strikes: u32) -> Summary {
+    let customer: Vec<&Turn> = transcript.iter().filter(|t| t.role == Role::Customer).collect();
+    let first = customer.iter().find(|t| t.text.split_whitespace().count() >= 3).or(customer.first());
+    let last = customer.last();
+    let wants = match (first, last) {
+        (Some(f), Some(l)) if f.text != l.text => format!("\"{}\" (latest: \"{}\")", f.text, l.text),
+        (Some(f), _) => format!("\"{}\"", f.text),
+        _ => "nothing written yet".to_string(),
+    };
+    let bot: Vec<&Turn> = transcript.iter().filter(|t| t.role == Role::Bot).collect();
+    let tried = match bot.last() {
+        None => "the bot had not answered yet".to_string(),
+        Some(last) => {
+            let failed =
+                if strikes > 0 { format!(", {strikes} of them failed in a row") } else { String::new() };
+            format!("{} bot answer(s){failed}; the last: \"{}\"", bot.len(), last.text)
+        }
+    };
+    let why: Vec<String> = reasons
+        .iter()
+        .map(|r| match r.as_str() {
+            "emergency" => "a possible emergency".to_string(),
+            "explicit_request" => "the customer asked for a person".to_string(),
+            "hard_route" => "a topic the bot must not handle".to_string(),
+            "topic" => "a topic routed to people".to_string(),
+            "business_rule" => "a business rule (customer, page or time)".to_string(),
+            "low_confidence" => "the bot's answer was too uncertain".to_string(),
+            "repeated_failure" => "the bot failed repeatedly".to_string(),
+            "rephrase" => "the customer repeated the question".to_string(),
+            "frustration" => "the customer is frustrated".to_string(),
+            "feedback" => "the customer rated an answer as unhelpful".to_string(),
+            "engine_error" => "handrail could not evaluate the message, so a person decides".to_string(),
+            other => other.replace('_', " "),
+        })
+        .collect();
+    let rules = if rules.is_empty() { String::new() } else { format!(" (rule {})", rules.join(", ")) };
+    Summary { wants, tried, why: format!("{}{rules}", why.join("; ")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(role: Role, text: &str) -> Turn {
+        Turn { role, time: DateTime::<Utc>::default(), text: text.into() }
+    }
+
+    #[test]
+    fn a_packet_carries_everything_an_agent_needs() {
+        let turns = vec![
+            turn(Role::Customer, "Hi, my name is Dana Reyes and my order #A1234 never arrived"),
+            turn(Role::Bot, "You can track orders on the orders page."),
+            turn(Role::Customer, "That didn't help. Email me at dana@example.com or call 555-201-7788"),
+        ];
+        let supplied = BTreeMap::from([("account".to_string(), serde_json::json!("AC-99812"))]);
+        let p = build(PacketInput {
+            conversation: "c1",
+            time: DateTime::<Utc>::default(),
+            reasons: vec!["repeated_failure".into()],
+            rules: vec![],
+            queue: "support",
+            priority: "normal",
+            channel: "live_chat",
+            transcript: &turns,
+            strikes: 2,
+            supplied: &supplied,
+            redact: &[PiiKind::Email, PiiKind::Phone],
+            retention: None,
+        });
+        assert_eq!(p.identity.name.as_ref().unwrap().value, "Dana Reyes");
+        assert_eq!(p.identity.order.as_ref().unwrap().value, "A1234");
+        assert_eq!(p.identity.account.as_ref().unwrap().source, "supplied");
+        assert_eq!(p.identity.email.as_ref().unwrap().value, "[email]");
+        assert_eq!(p.transcript[2].text, "That didn't help. Email me at [email] or call [phone]");
+        assert_eq!(p.redactions.get("email"), Some(&1));
+        assert!(p.summary.wants.contains("never arrived"));
+        assert!(p.summary.tried.contains("2 of them failed"));
+        assert!(p.summary.why.contains("failed repeatedly"));
+    }
+
+    #[test]
+    fn feelings_are_not_names() {
+        assert_eq!(name_in("I'm Frustrated with this"), None);
+        assert_eq!(name_in("hello, this is Priya"), Some("Priya".into()));
+        assert_eq!(name_in("me llamo Lucía Gómez"), Some("Lucía Gómez".into()));
+    }
+}
