@@ -529,8 +529,14 @@ impl Builder {
         if m.rules.len() > MAX_RULES {
             self.push(too_many("rules", m.rules.len(), MAX_RULES, root));
         }
-        let names =
-            Names { sets: &set_names, rules: &[], queues: &queue_names, disclaimers: &disclaimer_names };
+        let skills: Vec<String> = queues.iter().filter_map(|q| q.skill.clone()).collect();
+        let names = Names {
+            sets: &set_names,
+            skills: &skills,
+            rules: &[],
+            queues: &queue_names,
+            disclaimers: &disclaimer_names,
+        };
         let mut rules: Vec<policy::Rule> = m.rules.iter().map(|r| self.rule(r, &names, sources)).collect();
         rules.sort_by(|a, b| a.tier.cmp(&b.tier).then(b.rank.cmp(&a.rank)).then(a.id.cmp(&b.id)));
         self.check_ids(&m.rules);
@@ -612,6 +618,21 @@ impl Builder {
         }
     }
 
+    fn target(&mut self, t: &RouteTarget, src: SourceId, names: &Names<'_>) -> policy::Target {
+        if !t.by_skill {
+            self.queue_ref(&t.queue.text, src, t.queue.span, names.queues);
+            return policy::Target::Queue(t.queue.text.clone());
+        }
+        if !names.skills.iter().any(|s| *s == t.queue.text) {
+            self.push(
+                CompileError::new(K::UnknownSkill(t.queue.text.clone()), src, t.queue.span)
+                    .suggest(&t.queue.text, names.skills.iter().map(String::as_str))
+                    .help("give a queue this skill with `skill <name>` in its block"),
+            );
+        }
+        policy::Target::Skill(t.queue.text.clone())
+    }
+
     fn priority(&mut self, name: &Name, src: SourceId) -> Priority {
         Priority::parse(&name.text).unwrap_or_else(|| {
             self.push(
@@ -645,8 +666,7 @@ impl Builder {
                     "say"
                 }
                 RuleClause::Route(t) => {
-                    self.queue_ref(&t.queue.text, src, t.queue.span, names.queues);
-                    route = Some(t.queue.text.clone());
+                    route = Some(self.target(t, src, names));
                     priority = t.priority.as_ref().map(|p| self.priority(p, src));
                     "route"
                 }
@@ -974,8 +994,7 @@ impl Builder {
                     }
                 }
                 FallbackClause::Route(t) => {
-                    self.queue_ref(&t.queue.text, src, t.queue.span, names.queues);
-                    f.route = Some(t.queue.text.clone());
+                    f.route = Some(self.target(t, src, names));
                     if let Some(p) = &t.priority {
                         f.priority = self.priority(p, src);
                     }
@@ -1179,6 +1198,7 @@ fn hours_error(e: crate::route::HoursError, src: SourceId, string: Span) -> Comp
 #[derive(Clone, Copy)]
 struct Names<'a> {
     sets: &'a [String],
+    skills: &'a [String],
     rules: &'a [String],
     queues: &'a [String],
     disclaimers: &'a [String],

@@ -116,6 +116,9 @@ pub enum CompileErrorKind {
     /// A reference to an unknown queue.
     #[error("there is no queue named `{0}`")]
     UnknownQueue(String),
+    /// `route skill x` where no queue has skill `x`.
+    #[error("no queue has the skill `{0}`")]
+    UnknownSkill(String),
     /// A reference to an unknown disclaimer.
     #[error("there is no disclaimer named `{0}`")]
     UnknownDisclaimer(String),
@@ -299,6 +302,7 @@ impl CompileErrorKind {
             UnknownPhraseSet(_) => "compile::unknown-phrase-set",
             UnknownQueue(_) => "compile::unknown-queue",
             UnknownDisclaimer(_) => "compile::unknown-disclaimer",
+            UnknownSkill(_) => "compile::unknown-skill",
             UnknownRule(_) => "compile::unknown-rule",
             UnknownField(_) => "compile::unknown-field",
             UnknownPriority(_) => "compile::unknown-priority",

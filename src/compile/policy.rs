@@ -146,7 +146,7 @@ pub struct Rule {
     /// What the customer is told.
     pub say: Option<String>,
     /// Where it routes (the policy's safe queue when none is given).
-    pub route: Option<String>,
+    pub route: Option<Target>,
     /// The priority of the route.
     pub priority: Priority,
     /// Disclaimers it attaches, by index.
@@ -165,6 +165,15 @@ pub struct Rule {
     pub message: Option<String>,
     /// `file:line` where it was defined.
     pub defined_at: String,
+}
+
+/// Where a rule routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A queue by name.
+    Queue(String),
+    /// Any queue whose agents have this skill: the first open and staffed, else the one that opens soonest.
+    Skill(String),
 }
 
 /// A compiled condition.
@@ -255,7 +264,7 @@ pub struct Fallback {
     /// The phrase set of dissatisfaction ("that didn't help").
     pub dissatisfied_phrases: Option<u32>,
     /// Where fallback handoffs go (the safe queue when none).
-    pub route: Option<String>,
+    pub route: Option<Target>,
     /// Priority of fallback handoffs.
     pub priority: Priority,
     /// What the customer is told.

@@ -19,7 +19,7 @@ use chrono::{DateTime, Months, Utc};
 pub use decision::{Action, Decision};
 pub use event::{ConversationState, Event, EventKind, Feedback, Phase};
 
-use crate::compile::policy::{Policy, Priority, ReasonCode, Rule};
+use crate::compile::policy::{Policy, Priority, ReasonCode, Rule, Target};
 use crate::syntax::ast::{NegationMode, PeriodUnit, ShowMode, Tier};
 use cond::Facts;
 use decision::*;
@@ -208,7 +208,7 @@ fn evaluate(
             reasons.push(rule.reason);
             determining.push(rule.id.clone());
             say.extend(rule.say.clone());
-            let queue = rule.route.clone().unwrap_or_else(|| policy.safe_queue.clone());
+            let queue = resolve(policy, rule.route.as_ref(), event, time);
             let r = route_to(policy, &queue, rule.priority, event, time, frustration);
             say.push(r.message.clone());
             let action = if r.open_now { Action::Handoff } else { Action::Capture };
@@ -240,7 +240,7 @@ fn evaluate(
                 Action::Answer
             } else {
                 say.extend(fb.say.clone());
-                let queue = fb.route.clone().unwrap_or_else(|| policy.safe_queue.clone());
+                let queue = resolve(policy, fb.route.as_ref(), event, time);
                 let r = route_to(policy, &queue, fb.priority, event, time, frustration);
                 say.push(r.message.clone());
                 let action = if r.open_now { Action::Handoff } else { Action::Capture };
@@ -337,7 +337,7 @@ fn emergency(
     reasons.push(ReasonCode::Emergency);
     determining.push(rule.id.clone());
     say.extend(rule.say.clone());
-    let queue = rule.route.clone().unwrap_or_else(|| policy.safe_queue.clone());
+    let queue = resolve(policy, rule.route.as_ref(), event, time);
     *route = Some(route_to(policy, &queue, Priority::Urgent.max(rule.priority), event, time, 0.0));
     Action::Emergency
 }
@@ -392,6 +392,30 @@ fn frustration_score(policy: &Policy, scan: &crate::text::Scan, text: &str, even
         score *= 0.5;
     }
     score.clamp(0.0, 1.0)
+}
+
+/// The queue a target names at `time`: the queue itself; for a skill, the first queue with it that is open and
+/// staffed, else the one that opens soonest; with no target, the safe queue.
+fn resolve(policy: &Policy, target: Option<&Target>, event: &Event, time: DateTime<Utc>) -> String {
+    let skill = match target {
+        None => return policy.safe_queue.clone(),
+        Some(Target::Queue(q)) => return q.clone(),
+        Some(Target::Skill(s)) => s,
+    };
+    let candidates: Vec<&crate::compile::policy::Queue> =
+        policy.queues.iter().filter(|q| q.skill.as_deref() == Some(skill.as_str())).collect();
+    let staffed = |q: &str| event.agents_online.as_ref().and_then(|m| m.get(q).copied()) != Some(false);
+    candidates
+        .iter()
+        .find(|q| q.schedule.is_open(time) && staffed(&q.name))
+        .or_else(|| {
+            let opens = |q: &&&crate::compile::policy::Queue| {
+                q.schedule.next_open(time).map(|t| t.with_timezone(&Utc)).unwrap_or(DateTime::<Utc>::MAX_UTC)
+            };
+            candidates.iter().min_by_key(opens)
+        })
+        .map(|q| q.name.clone())
+        .unwrap_or_else(|| policy.safe_queue.clone())
 }
 
 /// Where a handoff goes: the queue's hours and staffing decide live chat or an honest promise

@@ -245,8 +245,10 @@ pub enum RuleClause {
 /// Where a rule sends the conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteTarget {
-    /// The queue.
+    /// The queue, or the skill when `by_skill`.
     pub queue: Name,
+    /// `route skill <name>`: any queue with this skill.
+    pub by_skill: bool,
     /// `low`, `normal`, `high` or `urgent`.
     pub priority: Option<Name>,
 }

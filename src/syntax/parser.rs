@@ -264,9 +264,16 @@ fn when(pair: Pair<'_, Rule>) -> Result<Condition, SyntaxError> {
 fn route_target(pair: Pair<'_, Rule>) -> Result<RouteTarget, SyntaxError> {
     let span = span_of(&pair);
     let mut inner = pair.into_inner();
-    let queue = name_of(next_value(&mut inner, span)?);
+    let target = next_value(&mut inner, span)?;
+    let (queue, by_skill) = match target.as_rule() {
+        Rule::skill_target => {
+            let at = span_of(&target);
+            (name_of(next_value(&mut target.into_inner(), at)?), true)
+        }
+        _ => (name_of(target), false),
+    };
     let priority = inner.find(|p| p.as_rule() == Rule::name).map(name_of);
-    Ok(RouteTarget { queue, priority })
+    Ok(RouteTarget { queue, by_skill, priority })
 }
 
 /// `unary (bool_op unary)*`: builds `And`/`Or`, refusing a mix of the two without parentheses.

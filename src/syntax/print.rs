@@ -279,9 +279,10 @@ fn annotation(a: &Annotation) -> String {
 }
 
 fn route(r: &RouteTarget) -> String {
+    let target = if r.by_skill { format!("skill {}", r.queue) } else { r.queue.to_string() };
     match &r.priority {
-        Some(p) => format!("route {} priority {p}", r.queue),
-        None => format!("route {}", r.queue),
+        Some(p) => format!("route {target} priority {p}"),
+        None => format!("route {target}"),
     }
 }
 
