@@ -623,7 +623,7 @@ impl Builder {
             self.queue_ref(&t.queue.text, src, t.queue.span, names.queues);
             return policy::Target::Queue(t.queue.text.clone());
         }
-        if !names.skills.iter().any(|s| *s == t.queue.text) {
+        if !names.skills.contains(&t.queue.text) {
             self.push(
                 CompileError::new(K::UnknownSkill(t.queue.text.clone()), src, t.queue.span)
                     .suggest(&t.queue.text, names.skills.iter().map(String::as_str))
