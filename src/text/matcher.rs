@@ -337,6 +337,10 @@ mod tests {
         assert!(!negated("no, I want a human"));
         assert!(!negated("why can't I talk to a human"));
         assert!(!negated("this doesn't work I want an agent"));
+        assert!(!negated("I do not know how to contact an agent"));
+        assert!(!negated("i dont understand, i need a human"));
+        assert!(!negated("I'm not able to find a human to talk to"));
+        assert!(negated("I don't need to speak to a human"));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! "sin", ...) stands before it **in the same clause** and nothing starts a new clause in between. A clause ends
 //! at `. , ; : ! ?`, at a contrast word ("but", "although", "pero", ...), and at a subject pronoun after the cue
 //! ("this doesn't work I want an agent": "I" starts a new clause, so "agent" is not negated). The scope is at most
-//! [`MAX_SCOPE_WORDS`] words. "can't" is deliberately not a cue: "I can't reach anyone" is a request, and
+//! [`MAX_SCOPE_WORDS`] words. A verb of knowing right after the cue ("I don't **know** how to reach an agent")
+//! takes the negation for itself. "can't" is deliberately not a cue: "I can't reach anyone" is a request, and
 //! "can't breathe" is itself an emergency phrase.
 //!
 //! The matcher only reports negation; whether it stops a rule is the rule's tier's business (emergencies
@@ -26,6 +27,29 @@ const NEW_SUBJECT: &[&str] = &[
     "nosotros", "ellos", "ellas", "usted",
 ];
 
+/// Verbs of knowing and managing: after a cue they take the negation for themselves. In "I don't know how to
+/// reach an agent" or "I'm not able to find a person" it is the knowing that is negated, not the request.
+const SCOPE_TAKERS: &[&str] = &[
+    "know",
+    "knw",
+    "understand",
+    "sure",
+    "find",
+    "able",
+    "figure",
+    "get",
+    "work",
+    "works",
+    "working",
+    "help",
+    "helping",
+    "sé",
+    "se",
+    "sem",
+    "entiendo",
+    "puedo",
+];
+
 /// Contrast words: a clause boundary for negation, and the softener of frustration.
 const CONTRASTS: &[&str] = &["but", "although", "though", "however", "yet", "pero", "aunque", "sino"];
 
@@ -36,12 +60,15 @@ fn is_word_char(c: char) -> bool {
 /// Whether a cue governs the phrase starting at byte `start` of the normalised text.
 pub fn negated(text: &str, start: usize) -> bool {
     let before = text.get(..start).unwrap_or("");
-    for word in clause_words_back(before, MAX_SCOPE_WORDS) {
-        if CONTRASTS.contains(&word) || NEW_SUBJECT.contains(&word) {
+    let words = clause_words_back(before, MAX_SCOPE_WORDS);
+    for (i, word) in words.iter().enumerate() {
+        if CONTRASTS.contains(word) || NEW_SUBJECT.contains(word) {
             return false;
         }
-        if CUES.contains(&word) {
-            return true;
+        if CUES.contains(word) {
+            // The word right after the cue (nearer the phrase) may take the negation for itself.
+            let next = i.checked_sub(1).and_then(|j| words.get(j));
+            return !next.is_some_and(|w| SCOPE_TAKERS.contains(w));
         }
     }
     false

@@ -238,3 +238,46 @@ fn the_audit_flow_end_to_end() {
     assert_eq!(run.code, 1);
     assert!(run.stdout.contains("(line 3): prev does not match"), "{}", run.stdout);
 }
+
+#[test]
+fn score_measures_recall_precision_and_false_triggers() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("labelled.csv");
+    std::fs::write(
+        &csv,
+        "text,trigger\nI want to talk to a human,human_request\ncan I speak with someone,human_request\nwhat are your hours,none\nI was charged twice,billing_refund_cancel\nthe weather is nice,\n",
+    )
+    .unwrap();
+    let run = handrail(
+        &[
+            "score",
+            csv.to_str().unwrap(),
+            "--triggers",
+            "policies/common/triggers.toml",
+            "--label-column",
+            "trigger",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let score: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(score["triggers"]["human_request"]["true_positives"], 2);
+    assert_eq!(score["triggers"]["billing_refund_cancel"]["true_positives"], 1);
+    assert_eq!(score["negatives"], 2);
+    assert_eq!(score["negatives_fired"], 0);
+
+    let run = handrail(
+        &[
+            "score",
+            csv.to_str().unwrap(),
+            "--triggers",
+            "policies/common/triggers.toml",
+            "--label-column",
+            "nope",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("has no column `nope`"), "{}", run.stderr);
+}
