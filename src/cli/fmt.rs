@@ -52,7 +52,15 @@ pub fn run(args: Args) -> Exit {
         }
         if args.check {
             let diff = similar::TextDiff::from_lines(&source, &formatted);
-            print!("{}", diff.unified_diff().context_radius(2).header(&name, &format!("{name} (formatted)")));
+            let text = diff
+                .unified_diff()
+                .context_radius(2)
+                .header(&name, &format!("{name} (formatted)"))
+                .to_string();
+            // A closed pipe (`fmt --check | head`) is not an error worth a panic: stop printing.
+            if std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes()).is_err() {
+                return Exit::Failed;
+            }
             exit = Exit::Failed;
         } else if let Err(e) = std::fs::write(path, &formatted) {
             eprintln!("error: cannot write `{name}`: {e}");

@@ -7,8 +7,16 @@
 use std::path::{Path, PathBuf};
 
 /// The packs embedded in the binary, by name: `(name, display path, text)`.
-pub const BUILTIN: &[(&str, &str, &str)] =
-    &[("common", "policies/common/common.policy", include_str!("../../policies/common/common.policy"))];
+pub const BUILTIN: &[(&str, &str, &str)] = &[
+    ("common", "policies/common/common.policy", include_str!("../../policies/common/common.policy")),
+    (
+        "healthcare",
+        "policies/healthcare/healthcare.policy",
+        include_str!("../../policies/healthcare/healthcare.policy"),
+    ),
+    ("legal", "policies/legal/legal.policy", include_str!("../../policies/legal/legal.policy")),
+    ("finance", "policies/finance/finance.policy", include_str!("../../policies/finance/finance.policy")),
+];
 
 /// The name of the pack used when no policy is given.
 pub const DEFAULT_PACK: &str = "common";

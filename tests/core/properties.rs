@@ -5,6 +5,12 @@ use handrail::compile::{Options, builtin_default, compile_source};
 use handrail::eval::{Action, ConversationState, Event, decide};
 use proptest::prelude::*;
 
+/// The built-in policy, compiled once for all cases.
+fn policy() -> &'static handrail::compile::Policy {
+    static POLICY: std::sync::OnceLock<handrail::compile::Policy> = std::sync::OnceLock::new();
+    POLICY.get_or_init(|| builtin_default().policy.unwrap())
+}
+
 /// Fragments of the language, so generated sources reach deep into the grammar instead of failing at byte one.
 fn policy_fragment() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -46,9 +52,8 @@ proptest! {
 
     #[test]
     fn deciding_any_text_never_panics(text in any::<String>(), confidence in proptest::option::of(-1.0f64..2.0)) {
-        let policy = builtin_default().policy.unwrap();
         let event = Event { text: Some(text), confidence, time: Some(chrono::Utc::now()), ..Event::default() };
-        let (decision, _) = decide(&policy, &ConversationState::default(), &event);
+        let (decision, _) = decide(policy(), &ConversationState::default(), &event);
         if confidence.is_some_and(|c| !(0.0..=1.0).contains(&c)) {
             prop_assert_eq!(decision.action, Action::Handoff);
             prop_assert!(!decision.errors.is_empty());
@@ -63,8 +68,7 @@ proptest! {
     #[test]
     fn any_json_line_is_refused_or_decided(line in "\\{[a-z\":, 0-9.\\[\\]{}-]{0,60}\\}") {
         if let Ok(event) = Event::from_json(&line) {
-            let policy = builtin_default().policy.unwrap();
-            let _ = decide(&policy, &ConversationState::default(), &event);
+            let _ = decide(policy(), &ConversationState::default(), &event);
         }
     }
 }
