@@ -34,6 +34,9 @@ pub struct Args {
     /// A column saying how sure the label is (`direct`, `partial`, `none`).
     #[arg(long)]
     pub mapping_column: Option<String>,
+    /// Score only rows whose COLUMN equals VALUE (may be repeated), e.g. `--filter safety_label=safe`.
+    #[arg(long, value_name = "COLUMN=VALUE")]
+    pub filter: Vec<String>,
     /// List up to N misses and false alarms per trigger.
     #[arg(long, value_name = "N")]
     pub show_errors: Option<usize>,
@@ -215,9 +218,20 @@ fn score_file(
         Some(m) => Some(column(m)?),
         None => None,
     };
+    let mut filters = Vec::new();
+    for f in &args.filter {
+        let Some((col, value)) = f.split_once('=') else {
+            eprintln!("error: `--filter {f}` is not COLUMN=VALUE");
+            return Err(Exit::Usage);
+        };
+        filters.push((column(col)?, value.to_string()));
+    }
     let keep = args.show_errors.unwrap_or(0);
     for row in reader.records() {
         let Ok(row) = row else { continue };
+        if filters.iter().any(|(c, v)| row.get(*c) != Some(v.as_str())) {
+            continue;
+        }
         let text = row.get(text_col).unwrap_or("");
         let label = row.get(label_col).unwrap_or("").trim();
         let mapping = mapping_col.and_then(|c| row.get(c)).unwrap_or("direct");
