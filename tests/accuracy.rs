@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const INTENT_SETS: [&str; 5] = ["bitext_customer_support", "nlupp", "banking77", "clinc150", "rasa_sara_demo"];
+const INTENT_SETS: [&str; 5] =
+    ["bitext_customer_support", "nlupp", "banking77", "clinc150", "rasa_sara_demo"];
 const SAFETY_SETS: [&str; 4] = ["openai_moderation", "do_not_answer", "simple_safety_tests", "xstest"];
 const ALL_SETS: [&str; 11] = [
     "bitext_customer_support",
@@ -64,12 +65,22 @@ fn packs_meet_their_accuracy_targets_on_the_dev_sets() {
     let mut failures = Vec::new();
     let mut check = |what: &str, value: f64, at_least: bool, target: f64, n: u64| {
         let ok = if at_least { value >= target } else { value <= target };
-        println!("{what:<52} {:>6.1}%  (target {} {:.0}%, n = {n})", value * 100.0, if at_least { ">=" } else { "<=" }, target * 100.0);
+        println!(
+            "{what:<52} {:>6.1}%  (target {} {:.0}%, n = {n})",
+            value * 100.0,
+            if at_least { ">=" } else { "<=" },
+            target * 100.0
+        );
         if !ok {
             failures.push(format!("{what}: {:.1}%", value * 100.0));
         }
     };
-    for (trigger, target) in [("human_request", 0.95), ("fraud_security", 0.85), ("billing_refund_cancel", 0.85), ("complaint", 0.80)] {
+    for (trigger, target) in [
+        ("human_request", 0.95),
+        ("fraud_security", 0.85),
+        ("billing_refund_cancel", 0.85),
+        ("complaint", 0.80),
+    ] {
         let (r, n) = recall(&intents, trigger);
         check(&format!("common: {trigger} recall"), r, true, target, n);
     }
@@ -90,7 +101,13 @@ fn packs_meet_their_accuracy_targets_on_the_dev_sets() {
             .map(|(_, t)| t["false_positives"].as_u64().unwrap())
             .sum();
         let n = safe["negatives"].as_u64().unwrap();
-        check(&format!("{pack}: emergencies on xstest safe prompts"), fired as f64 / n.max(1) as f64, false, 0.01, n);
+        check(
+            &format!("{pack}: emergencies on xstest safe prompts"),
+            fired as f64 / n.max(1) as f64,
+            false,
+            0.01,
+            n,
+        );
     }
     assert!(failures.is_empty(), "below target: {failures:?}");
 }
