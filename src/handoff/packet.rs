@@ -277,6 +277,9 @@ fn name_in(text: &str) -> Option<String> {
 
 /// An order reference: a token with 3+ digits after "order" (and "number", "no", "#", ":").
 fn order_in(text: &str) -> Option<String> {
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let lower = text.to_lowercase();
     let at = lower.find("order")? + "order".len();
     let rest = text.get(at..)?;
