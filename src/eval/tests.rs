@@ -133,3 +133,25 @@ fn an_invalid_event_fails_safe_to_a_person() {
     assert_eq!(d.reasons, vec![ReasonCode::EngineError]);
     assert!(d.errors[0].contains("`confidence`"));
 }
+
+#[test]
+fn a_bot_reply_is_recorded_and_a_weak_one_counts_a_strike() {
+    let (_, state) = decide(&policy(), &at(Phase::Bot), &message("where is the office?"));
+    let reply = Event {
+        kind: EventKind::BotReply,
+        text: Some("We're at 12 Main St.".into()),
+        confidence: Some(0.2),
+        ..kind(EventKind::BotReply)
+    };
+    let (d, next) = decide(&policy(), &state, &reply);
+    assert_eq!((d.action, next.phase, next.strikes), (Action::Answer, Phase::Bot, 1));
+    assert_eq!(next.transcript.len(), 2);
+    assert_eq!(next.transcript[1].role, crate::handoff::Role::Bot);
+}
+
+#[test]
+fn a_bot_reply_while_waiting_holds() {
+    let reply =
+        Event { kind: EventKind::BotReply, text: Some("Please hold.".into()), ..kind(EventKind::BotReply) };
+    assert_eq!(step(&at(Phase::Waiting), &reply), (Action::Hold, Phase::Waiting));
+}
