@@ -75,13 +75,7 @@ impl Audited {
 
     /// Records a decision; returns the decisions now durable, to print.
     fn record(&mut self, decision: &Decision, event_line: &str, json: String) -> Result<Vec<String>, String> {
-        let reasons = decision
-            .reasons
-            .iter()
-            .map(|r| {
-                serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-            })
-            .collect();
+        let reasons = decision.reasons.iter().map(|r| r.as_str().to_string()).collect();
         let retention = decision.retention.as_ref().map(|r| crate::audit::Retention {
             class: r.class.clone(),
             keep_until: r.keep_until,

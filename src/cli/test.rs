@@ -307,13 +307,7 @@ pub fn check(expect: &Expect, d: &Decision) -> Result<(), String> {
     }
     if let Some(reasons) = &expect.reasons {
         let want: BTreeSet<&str> = reasons.iter().map(String::as_str).collect();
-        let got_owned: Vec<String> = d
-            .reasons
-            .iter()
-            .map(|r| {
-                serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-            })
-            .collect();
+        let got_owned: Vec<String> = d.reasons.iter().map(|r| r.as_str().to_string()).collect();
         let got: BTreeSet<&str> = got_owned.iter().map(String::as_str).collect();
         if want != got {
             problems.push(format!("expected reasons {want:?}, got {got:?}"));

@@ -550,12 +550,12 @@ impl Builder {
 
         let mut used = std::collections::HashSet::new();
         let mut found = Vec::new();
-        rules.iter().for_each(|r| collect_sets(&r.when, &mut found));
+        rules.iter().for_each(|r| found.extend(r.when.phrase_sets()));
         disclaimers
             .iter()
             .filter_map(|d: &policy::Disclaimer| d.when.as_ref())
-            .for_each(|c| collect_sets(c, &mut found));
-        retention.iter().for_each(|r: &policy::Retention| collect_sets(&r.when, &mut found));
+            .for_each(|c| found.extend(c.phrase_sets()));
+        retention.iter().for_each(|r: &policy::Retention| found.extend(r.when.phrase_sets()));
         found.extend(fallback.frustration_phrases);
         found.extend(fallback.dissatisfied_phrases);
         used.extend(found);
@@ -1225,15 +1225,6 @@ fn weekday_long(short: &str, value: &str) -> bool {
 
 fn says(set: &Name, span: Span) -> Condition {
     Condition { kind: ConditionKind::Says(set.clone()), span }
-}
-
-pub(super) fn collect_sets(c: &Cond, out: &mut Vec<u32>) {
-    match c {
-        Cond::Says(i) => out.push(*i),
-        Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| collect_sets(p, out)),
-        Cond::Not(inner) => collect_sets(inner, out),
-        _ => {}
-    }
 }
 
 fn mentions_message(c: &Cond) -> bool {

@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, HashSet};
 use crate::diagnostic::SourceId;
 use crate::syntax::ast::{self, CompareOp, Tier};
 
-use super::build::{Builder, Def as Definition, MergedSet as Set, collect_sets};
+use super::build::{Builder, Def as Definition, MergedSet as Set};
 use super::error::{CompileError, CompileErrorKind as K};
-use super::policy::{Cond, NumberField, Rule};
+use super::policy::{Cond, Rule};
 
 /// Runs every lint, pushing warnings into the builder.
 ///
@@ -98,7 +98,7 @@ fn empty_interval(parts: &[Cond]) -> Option<String> {
     let mut bounds: BTreeMap<&'static str, (f64, bool, f64, bool)> = BTreeMap::new();
     for p in parts {
         let Cond::Number(field, op, v) = p else { continue };
-        let name = field_name(*field);
+        let name = field.name();
         let (lo, lo_strict, hi, hi_strict) =
             bounds.entry(name).or_insert((f64::NEG_INFINITY, false, f64::INFINITY, false));
         match op {
@@ -129,24 +129,11 @@ fn empty_interval(parts: &[Cond]) -> Option<String> {
     })
 }
 
-fn field_name(f: NumberField) -> &'static str {
-    match f {
-        NumberField::Confidence => "confidence",
-        NumberField::Sentiment => "sentiment",
-        NumberField::Frustration => "frustration",
-        NumberField::Strikes => "strikes",
-        NumberField::Turn => "turn",
-        NumberField::Hour => "hour",
-    }
-}
-
 /// Duplicate phrases, suspicious characters, and phrases shared between tiers.
 fn phrases(b: &mut Builder, rules: &[Rule], sets: &[Set]) {
     let mut tier_of_set: BTreeMap<u32, Tier> = BTreeMap::new();
     for rule in rules {
-        let mut used = Vec::new();
-        collect_sets(&rule.when, &mut used);
-        for set in used {
+        for set in rule.when.phrase_sets() {
             let tier = tier_of_set.entry(set).or_insert(rule.tier);
             *tier = (*tier).min(rule.tier);
         }

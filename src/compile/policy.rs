@@ -85,6 +85,16 @@ pub enum Priority {
 }
 
 impl Priority {
+    /// The priority's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+
     /// Every priority, by name.
     pub const NAMES: [&'static str; 4] = ["low", "normal", "high", "urgent"];
 
@@ -128,6 +138,26 @@ pub enum ReasonCode {
     EngineError,
     /// No rule and no fallback applied.
     Default,
+}
+
+impl ReasonCode {
+    /// The code as written in decisions, audit records and test cases.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::Emergency => "emergency",
+            ReasonCode::ExplicitRequest => "explicit_request",
+            ReasonCode::HardRoute => "hard_route",
+            ReasonCode::Topic => "topic",
+            ReasonCode::BusinessRule => "business_rule",
+            ReasonCode::LowConfidence => "low_confidence",
+            ReasonCode::RepeatedFailure => "repeated_failure",
+            ReasonCode::Rephrase => "rephrase",
+            ReasonCode::Frustration => "frustration",
+            ReasonCode::Feedback => "feedback",
+            ReasonCode::EngineError => "engine_error",
+            ReasonCode::Default => "default",
+        }
+    }
 }
 
 /// A compiled rule.
@@ -203,6 +233,24 @@ pub enum Cond {
     Customer(String, CompareOp, Literal),
 }
 
+impl Cond {
+    /// The phrase sets this condition tests with `says`, in order of appearance.
+    pub fn phrase_sets(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        self.collect_sets(&mut out);
+        out
+    }
+
+    fn collect_sets(&self, out: &mut Vec<u32>) {
+        match self {
+            Cond::Says(set) => out.push(*set),
+            Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| p.collect_sets(out)),
+            Cond::Not(inner) => inner.collect_sets(out),
+            _ => {}
+        }
+    }
+}
+
 /// A literal in a customer comparison.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
@@ -231,6 +279,20 @@ pub enum NumberField {
     Turn,
     /// The hour of day in the policy's time zone, 0 to 23.
     Hour,
+}
+
+impl NumberField {
+    /// The field's name in the policy language.
+    pub fn name(self) -> &'static str {
+        match self {
+            NumberField::Confidence => "confidence",
+            NumberField::Sentiment => "sentiment",
+            NumberField::Frustration => "frustration",
+            NumberField::Strikes => "strikes",
+            NumberField::Turn => "turn",
+            NumberField::Hour => "hour",
+        }
+    }
 }
 
 /// Text fields of an event.

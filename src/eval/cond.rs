@@ -162,16 +162,11 @@ pub(super) fn explain(c: &Cond, facts: &Facts<'_>, negation: NegationMode, text:
         }
         Cond::Number(field, op, v) => {
             let actual = facts.number(*field).map(|x| x.to_string()).unwrap_or_else(|| "absent".into());
-            format!(
-                "{} {} {v} [{}: {actual}]",
-                field_name(*field),
-                op.symbol(),
-                mark(holds(c, facts, negation))
-            )
+            format!("{} {} {v} [{}: {actual}]", field.name(), op.symbol(), mark(holds(c, facts, negation)))
         }
         Cond::NumberIn(field, values) => {
             let actual = facts.number(*field).map(|x| x.to_string()).unwrap_or_else(|| "absent".into());
-            format!("{} in {values:?} [{}: {actual}]", field_name(*field), mark(holds(c, facts, negation)))
+            format!("{} in {values:?} [{}: {actual}]", field.name(), mark(holds(c, facts, negation)))
         }
         Cond::Text(field, op, values) => {
             let actual = facts.text(*field).unwrap_or_else(|| "absent".into());
@@ -191,16 +186,5 @@ pub(super) fn explain(c: &Cond, facts: &Facts<'_>, negation: NegationMode, text:
                 facts.event.customer.get(attr).map(|v| v.to_string()).unwrap_or_else(|| "absent".into());
             format!("customer.{attr} {} {lit:?} [{}: {actual}]", op.symbol(), mark(holds(c, facts, negation)))
         }
-    }
-}
-
-fn field_name(f: NumberField) -> &'static str {
-    match f {
-        NumberField::Confidence => "confidence",
-        NumberField::Sentiment => "sentiment",
-        NumberField::Frustration => "frustration",
-        NumberField::Strikes => "strikes",
-        NumberField::Turn => "turn",
-        NumberField::Hour => "hour",
     }
 }

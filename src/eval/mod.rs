@@ -208,10 +208,8 @@ fn evaluate(
             reasons.push(rule.reason);
             determining.push(rule.id.clone());
             say.extend(rule.say.clone());
-            let queue = resolve(policy, rule.route.as_ref(), event, time);
-            let r = route_to(policy, &queue, rule.priority, event, time, frustration);
+            let (action, r) = hand_off(policy, rule.route.as_ref(), rule.priority, event, time, frustration);
             say.push(r.message.clone());
-            let action = if r.open_now { Action::Handoff } else { Action::Capture };
             route = Some(r);
             action
         }
@@ -240,10 +238,8 @@ fn evaluate(
                 Action::Answer
             } else {
                 say.extend(fb.say.clone());
-                let queue = resolve(policy, fb.route.as_ref(), event, time);
-                let r = route_to(policy, &queue, fb.priority, event, time, frustration);
+                let (action, r) = hand_off(policy, fb.route.as_ref(), fb.priority, event, time, frustration);
                 say.push(r.message.clone());
-                let action = if r.open_now { Action::Handoff } else { Action::Capture };
                 route = Some(r);
                 action
             }
@@ -344,8 +340,7 @@ fn emergency(
 
 /// The phrases that made a rule match: hits of the sets its condition names, negated ones marked.
 fn phrase_matches(policy: &Policy, rule: &Rule, hits: &[crate::text::Hit], text: &str) -> Vec<PhraseMatch> {
-    let mut sets = Vec::new();
-    collect_says(&rule.when, &mut sets);
+    let sets = rule.when.phrase_sets();
     hits.iter()
         .filter(|h| sets.contains(&h.set))
         .map(|h| PhraseMatch {
@@ -357,16 +352,6 @@ fn phrase_matches(policy: &Policy, rule: &Rule, hits: &[crate::text::Hit], text:
             negated: h.negated && rule.negation == NegationMode::Respected,
         })
         .collect()
-}
-
-fn collect_says(c: &crate::compile::policy::Cond, out: &mut Vec<u32>) {
-    use crate::compile::policy::Cond;
-    match c {
-        Cond::Says(s) => out.push(*s),
-        Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| collect_says(p, out)),
-        Cond::Not(inner) => collect_says(inner, out),
-        _ => {}
-    }
 }
 
 /// The frustration score, 0 to 1. One clear frustration phrase (not negated) scores 0.75, enough on its own for
@@ -392,6 +377,20 @@ fn frustration_score(policy: &Policy, scan: &crate::text::Scan, text: &str, even
         score *= 0.5;
     }
     score.clamp(0.0, 1.0)
+}
+
+/// A handoff to a target: the route, and `handoff` when a person is there now, else `capture`.
+fn hand_off(
+    policy: &Policy,
+    target: Option<&Target>,
+    priority: Priority,
+    event: &Event,
+    time: DateTime<Utc>,
+    frustration: f64,
+) -> (Action, Route) {
+    let queue = resolve(policy, target, event, time);
+    let route = route_to(policy, &queue, priority, event, time, frustration);
+    (if route.open_now { Action::Handoff } else { Action::Capture }, route)
 }
 
 /// The queue a target names at `time`: the queue itself; for a skill, the first queue with it that is open and
@@ -480,15 +479,9 @@ fn packet(
     route: &Route,
     retention: Option<&RetentionDecision>,
 ) -> crate::handoff::Packet {
-    let code = |r: &ReasonCode| {
-        serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-    };
+    let code = |r: &ReasonCode| r.as_str().to_string();
     let redact: Vec<crate::handoff::PiiKind> = retention
         .map(|r| r.redact.iter().filter_map(|k| crate::handoff::PiiKind::parse(k)).collect())
-        .unwrap_or_default();
-    let priority = serde_json::to_value(route.priority)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
     crate::handoff::build(crate::handoff::PacketInput {
         conversation: &event.conversation,
@@ -496,7 +489,7 @@ fn packet(
         reasons: reasons.iter().map(code).collect(),
         rules: rules.to_vec(),
         queue: &route.queue,
-        priority: &priority,
+        priority: route.priority.as_str(),
         channel: &route.channel,
         transcript: &state.transcript,
         strikes: state.strikes,
