@@ -197,7 +197,7 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
             write_secret(&secret, &signer.to_skey())?;
             std::fs::write(&public, signer.verifier().to_vkey() + "\n")
                 .map_err(|e| Failure(Exit::Io, format!("cannot write `{}`: {e}", public.display())))?;
-            println!("{}", signer.verifier().to_vkey());
+            out!("{}", signer.verifier().to_vkey());
             eprintln!(
                 "wrote {} (keep it secret) and {} (give it to auditors)",
                 secret.display(),
@@ -216,7 +216,7 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
             };
             let report = audit::verify(&dir, &VerifyOptions { keys, trusted })?;
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+                Format::Json => out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
                 Format::Human => print_report(&report),
             }
             Ok(if report.ok() { Exit::Ok } else { Exit::Failed })
@@ -269,7 +269,7 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
                 }
                 (None, None) => return Err(Failure(Exit::Usage, "give a SEQ or --since".into())),
             };
-            println!("{}", serde_json::to_string_pretty(&proof).unwrap_or_default());
+            out!("{}", serde_json::to_string_pretty(&proof).unwrap_or_default());
             Ok(Exit::Ok)
         }
         Command::CheckProof { proof, key, record } => check_proof(&proof, &key, record.as_deref()),
@@ -285,7 +285,7 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
                     && since.is_none_or(|t| r.time >= t)
                     && until.is_none_or(|t| r.time < t);
                 if keep {
-                    println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                    out!("{}", serde_json::to_string(&r).unwrap_or_default());
                 }
             }
             Ok(Exit::Ok)
@@ -294,14 +294,14 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
             let mut log = writer(&dir, &signing_key)?;
             let seqs = log.erase(&conversation, &reason)?;
             log.close()?;
-            println!("erased the payloads of {} records of `{conversation}`", seqs.len());
+            out!("erased the payloads of {} records of `{conversation}`", seqs.len());
             Ok(Exit::Ok)
         }
         Command::Purge { dir, at, signing_key } => {
             let mut log = writer(&dir, &signing_key)?;
             let seqs = log.purge(at.unwrap_or_else(Utc::now))?;
             log.close()?;
-            println!("purged the payloads of {} records whose retention ended", seqs.len());
+            out!("purged the payloads of {} records whose retention ended", seqs.len());
             Ok(Exit::Ok)
         }
         Command::RotateKey { dir, signing_key, new_signing_key } => {
@@ -309,7 +309,7 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
             let new = signer(&new_signing_key).map_err(|e| Failure(Exit::Usage, e))?;
             log.rotate_key(new)?;
             log.close()?;
-            println!("rotated the signing key; the checkpoint covering the change is signed by both keys");
+            out!("rotated the signing key; the checkpoint covering the change is signed by both keys");
             Ok(Exit::Ok)
         }
     }
@@ -341,15 +341,15 @@ fn leaves(dir: &Path) -> Result<(Vec<Hash>, Vec<String>), Failure> {
 fn print_report(report: &audit::Report) {
     for p in &report.problems {
         match (p.seq, p.line) {
-            (Some(seq), Some(line)) => println!("problem: seq {seq} (line {line}): {}", p.what),
-            _ => println!("problem: {}", p.what),
+            (Some(seq), Some(line)) => out!("problem: seq {seq} (line {line}): {}", p.what),
+            _ => out!("problem: {}", p.what),
         }
     }
     for (seq, by, why) in &report.erasures {
-        println!("erased: seq {seq} by record {by}: {why}");
+        out!("erased: seq {seq} by record {by}: {why}");
     }
     let unsigned = report.records.saturating_sub(report.signed_size);
-    println!(
+    out!(
         "{}: {} records, {} checkpoints verified (signed up to {}{}), {} payloads verified, {} erased, {} recoveries, keys {}; {} problems",
         if report.ok() { "verified" } else { "FAILED" },
         report.records,
@@ -417,7 +417,7 @@ fn check_proof(path: &Path, key: &str, record: Option<&Path>) -> Result<Exit, Fa
     };
     match result {
         Ok(()) => {
-            println!(
+            out!(
                 "the proof verifies against checkpoint {} of size {} signed by {}",
                 cp.origin,
                 cp.size,
@@ -426,7 +426,7 @@ fn check_proof(path: &Path, key: &str, record: Option<&Path>) -> Result<Exit, Fa
             Ok(Exit::Ok)
         }
         Err(e) => {
-            println!("the proof does not verify: {e}");
+            out!("the proof does not verify: {e}");
             Ok(Exit::Failed)
         }
     }

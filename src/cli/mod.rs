@@ -5,6 +5,23 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// `println!` for results: a closed stdout (`handrail audit show log | head`) ends the output quietly instead of
+/// panicking; the command still finishes and returns its exit code.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `print!` for results, with the same handling of a closed stdout as [`out!`].
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 use crate::compile::{Options, Output, Policy};
 use crate::diagnostic::ErrorFormat;
 
@@ -145,7 +162,7 @@ pub fn print_diagnostics(output: &Output, format: ErrorFormat) {
     for d in &output.diagnostics {
         let text = d.render(&output.sources, format);
         if format == ErrorFormat::Json {
-            print!("{text}");
+            out_raw!("{text}");
         } else {
             eprint!("{text}");
         }

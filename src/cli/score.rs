@@ -149,15 +149,22 @@ pub fn run(args: Args) -> Exit {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&score).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&score).unwrap_or_default());
         return Exit::Ok;
     }
-    println!(
+    out!(
         "{:<24} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9}",
-        "trigger", "positives", "recall", "precision", "F1", "TP", "FP", "partial"
+        "trigger",
+        "positives",
+        "recall",
+        "precision",
+        "F1",
+        "TP",
+        "FP",
+        "partial"
     );
     for (name, t) in &score.triggers {
-        println!(
+        out!(
             "{:<24} {:>9} {:>8.1}% {:>8.1}% {:>7.3} {:>7} {:>7} {:>9}",
             name,
             t.true_positives + t.false_negatives,
@@ -169,7 +176,7 @@ pub fn run(args: Args) -> Exit {
             format!("{}/{}", t.partial.0, t.partial.1),
         );
     }
-    println!(
+    out!(
         "false triggers on negatives: {:.2}% ({} of {}); rows with other labels ignored: {}",
         score.false_trigger_rate() * 100.0,
         score.negatives_fired,
@@ -179,10 +186,10 @@ pub fn run(args: Args) -> Exit {
     if args.show_errors.is_some() {
         for (name, t) in &score.triggers {
             for m in &t.misses {
-                println!("miss        {name}: {m}");
+                out!("miss        {name}: {m}");
             }
             for f in &t.false_alarms {
-                println!("false alarm {name}: {f}");
+                out!("false alarm {name}: {f}");
             }
         }
     }

@@ -144,31 +144,31 @@ pub fn run(args: Args) -> Exit {
         }
     }
     for failure in &report.failures {
-        println!("FAIL {failure}");
+        out!("FAIL {failure}");
     }
     if args.verbose {
         for pass in &report.passes {
-            println!("ok   {pass}");
+            out!("ok   {pass}");
         }
     }
     for (policy, cov) in &report.coverage {
         let rules = cov.rules.values().filter(|n| **n > 0).count();
         let phrases = cov.phrases.values().filter(|n| **n > 0).count();
-        println!(
+        out!(
             "coverage {policy}: {rules}/{} rules determined a decision, {phrases}/{} phrases matched",
             cov.rules.len(),
             cov.phrases.len()
         );
         if args.coverage {
             for (rule, _) in cov.rules.iter().filter(|(_, n)| **n == 0) {
-                println!("  rule never determining: {rule}");
+                out!("  rule never determining: {rule}");
             }
             for (phrase, _) in cov.phrases.iter().filter(|(_, n)| **n == 0) {
-                println!("  phrase never matched: {phrase}");
+                out!("  phrase never matched: {phrase}");
             }
         }
     }
-    println!("{} passed, {} failed", report.passed, report.failures.len());
+    out!("{} passed, {} failed", report.passed, report.failures.len());
     if broken || !report.failures.is_empty() { Exit::Failed } else { Exit::Ok }
 }
 
