@@ -72,3 +72,25 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// Redaction runs on every escalation: it never panics, its spans are in order, do not overlap and fall on
+    /// character boundaries, and `redact` replaces exactly what `find` reports.
+    #[test]
+    fn redaction_never_panics_and_its_spans_are_sound(
+        text in prop_oneof![any::<String>(), "[0-9 +()@.a-z-]{0,60}", "(dob|ssn|account|mrn|born) [0-9/ -]{0,20}"]
+    ) {
+        use handrail::handoff::redact::{PiiKind, find, redact};
+        let found = find(&text, &PiiKind::ALL);
+        let mut last = 0;
+        for f in &found {
+            prop_assert!(f.span.start >= last && f.span.start < f.span.end && f.span.end <= text.len());
+            prop_assert!(text.is_char_boundary(f.span.start) && text.is_char_boundary(f.span.end));
+            last = f.span.end;
+        }
+        let redacted = redact(&text, &PiiKind::ALL);
+        prop_assert_eq!(redacted.found.len(), found.len());
+    }
+}
