@@ -94,3 +94,25 @@ proptest! {
         prop_assert_eq!(redacted.found.len(), found.len());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// The matcher on any text, including long stretched runs, combining marks, fullwidth letters and emoji: every
+    /// hit is a non-empty range on character boundaries of the original text.
+    #[test]
+    fn every_scan_hit_is_a_char_boundary_range_of_the_input(
+        text in prop_oneof![
+            any::<String>(),
+            "(a{1,40}|g{1,40}|e{1,40}|n{1,40}|t{1,40}| |\u{0301}|\u{0303}|Ａ|Ｇ|😀|ﬁ|'|’){0,40}",
+            "(agent|human|chest pain|refund|don't|no|not|but|I|want|an|a){0,12}",
+        ]
+    ) {
+        let p = policy();
+        let scan = p.matcher.scan(&text);
+        for hit in &scan.hits {
+            prop_assert!(hit.span.start < hit.span.end && hit.span.end <= text.len(), "{:?} in {:?}", hit.span, text);
+            prop_assert!(text.is_char_boundary(hit.span.start) && text.is_char_boundary(hit.span.end));
+        }
+    }
+}
