@@ -116,6 +116,9 @@ pub struct AuditLog {
     checkpointed: u64,
     checkpointed_at: Instant,
     random: ring::rand::SystemRandom,
+    /// Set when a write failed: buffers and files may disagree, so the writer refuses further use until the log
+    /// is reopened and recovery cuts the partial write.
+    broken: Option<String>,
 }
 
 impl AuditLog {
@@ -163,8 +166,10 @@ impl AuditLog {
             checkpointed: 0,
             checkpointed_at: Instant::now(),
             random: ring::rand::SystemRandom::new(),
+            broken: None,
         };
         this.recover()?;
+        this.complete_erasures()?;
         Ok(this)
     }
 
@@ -312,6 +317,9 @@ impl AuditLog {
 
     /// Buffers a record; it is durable, and acknowledged, at the next [`AuditLog::commit`]. Returns its seq.
     pub fn append(&mut self, entry: Entry) -> Result<u64, AuditError> {
+        if let Some(why) = &self.broken {
+            return Err(broken(why));
+        }
         let (time, body) = match entry {
             Entry::Decision { time, conversation, policy, action, reasons, rules, retention, payload } => {
                 let payload = self.store(&payload)?;
@@ -355,6 +363,17 @@ impl AuditLog {
     /// Makes every buffered record durable (one fsync per file) and returns how many records are durable. Signs a
     /// checkpoint when one is due.
     pub fn commit(&mut self) -> Result<u64, AuditError> {
+        if let Some(why) = &self.broken {
+            return Err(broken(why));
+        }
+        let result = self.write_buffers();
+        if let Err(e) = &result {
+            self.broken = Some(e.to_string());
+        }
+        result
+    }
+
+    fn write_buffers(&mut self) -> Result<u64, AuditError> {
         if !self.payload_buf.is_empty() {
             self.payloads
                 .write_all(&self.payload_buf)
@@ -432,6 +451,7 @@ impl AuditLog {
                 },
             );
             self.commit()?;
+            self.complete_erasures()?;
             self.checkpoint(&[])?;
         }
         Ok(seqs)
@@ -448,12 +468,13 @@ impl AuditLog {
         if !seqs.is_empty() {
             self.push(Utc::now(), Body::RetentionPurge { at, seqs: seqs.clone() });
             self.commit()?;
+            self.complete_erasures()?;
             self.checkpoint(&[])?;
         }
         Ok(seqs)
     }
 
-    /// Zeroes (salt and payload) every not yet deleted payload whose record matches, and returns their seqs.
+    /// The seqs of every payload not yet erased whose record matches.
     fn select(&mut self, matches: impl Fn(&Body) -> bool) -> Result<Vec<u64>, AuditError> {
         self.commit()?;
         let records = read_records(&self.dir.join(files::LOG))?;
@@ -464,23 +485,67 @@ impl AuditLog {
                 _ => Vec::new(),
             })
             .collect();
-        // Positioned writes need a handle without O_APPEND: on Linux, pwrite on an append-mode file appends.
-        let path = self.dir.join(files::PAYLOADS);
-        let overwrite = OpenOptions::new().write(true).open(&path).map_err(|e| AuditError::io(&path, e))?;
-        let mut chosen = Vec::new();
-        for r in &records {
-            if deleted.contains(&r.seq) || !matches(&r.body) {
-                continue;
-            }
-            if let Some(p) = r.body.payload() {
-                let zeros = vec![0u8; SALT_LEN + p.length as usize];
-                overwrite.write_all_at(&zeros, p.offset).map_err(|e| AuditError::io(&path, e))?;
-                chosen.push(r.seq);
+        Ok(records
+            .iter()
+            .filter(|r| !deleted.contains(&r.seq) && matches(&r.body) && r.body.payload().is_some())
+            .map(|r| r.seq)
+            .collect())
+    }
+
+    /// Zeroes (salt and payload) every payload an `erasure` or `retention_purge` record lists and that is not zero
+    /// yet, and makes it durable. The record is committed first, so a crash between the two leaves a record
+    /// whose erasure this completes on the next open, never a payload gone without a record. Zeroing twice is
+    /// harmless.
+    fn complete_erasures(&mut self) -> Result<(), AuditError> {
+        let log_path = self.dir.join(files::LOG);
+        let log = std::fs::read(&log_path).map_err(|e| AuditError::io(&log_path, e))?;
+        let mut payloads: std::collections::HashMap<u64, (u64, u64)> = std::collections::HashMap::new();
+        let mut listed: Vec<u64> = Vec::new();
+        for line in log.split(|b| *b == b'\n') {
+            let Some(head) = record::head(line) else { continue };
+            match (head.kind, head.payload) {
+                (_, Some(p)) => {
+                    payloads.insert(head.seq, (p.offset, p.length));
+                }
+                (b"erasure" | b"retention_purge", None) => {
+                    if let Ok(r) = serde_json::from_slice::<Record>(line)
+                        && let Body::Erasure { seqs, .. } | Body::RetentionPurge { seqs, .. } = r.body
+                    {
+                        listed.extend(seqs);
+                    }
+                }
+                _ => {}
             }
         }
-        overwrite.sync_data().map_err(|e| AuditError::io(&path, e))?;
-        Ok(chosen)
+        if listed.is_empty() {
+            return Ok(());
+        }
+        // Positioned writes need a handle without O_APPEND: on Linux, pwrite on an append-mode file appends.
+        let path = self.dir.join(files::PAYLOADS);
+        let overwrite =
+            OpenOptions::new().read(true).write(true).open(&path).map_err(|e| AuditError::io(&path, e))?;
+        let mut changed = false;
+        for seq in listed {
+            let Some(&(offset, length)) = payloads.get(&seq) else { continue };
+            let mut current = vec![0u8; SALT_LEN + length as usize];
+            if overwrite.read_exact_at(&mut current, offset).is_err() || current.iter().all(|b| *b == 0) {
+                continue;
+            }
+            let zeros = vec![0u8; current.len()];
+            overwrite.write_all_at(&zeros, offset).map_err(|e| AuditError::io(&path, e))?;
+            changed = true;
+        }
+        if changed {
+            overwrite.sync_data().map_err(|e| AuditError::io(&path, e))?;
+        }
+        Ok(())
     }
+}
+
+fn broken(why: &str) -> AuditError {
+    AuditError::Damaged(format!(
+        "an earlier write failed ({why}); reopen the log so recovery can cut the partial write"
+    ))
 }
 
 /// Every record of a log file, parsed (lines that do not parse are skipped: the verifier reports them).

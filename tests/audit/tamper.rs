@@ -224,3 +224,24 @@ fn damage_before_a_signed_checkpoint_stops_the_writer() {
     let err = audit::AuditLog::open(dir.path(), signer(1), crate::options()).unwrap_err().to_string();
     assert!(err.contains("will not be repaired"), "{err}");
 }
+
+#[test]
+fn a_crash_between_the_erasure_record_and_the_zeroing_is_completed_on_open() {
+    let dir = fresh(6);
+    let before = std::fs::read(dir.path().join(files::PAYLOADS)).unwrap();
+    let mut log = audit::AuditLog::open(dir.path(), signer(1), crate::options()).unwrap();
+    let erased = log.erase("c1", "request").unwrap();
+    assert!(!erased.is_empty());
+    log.close().unwrap();
+    // The crash: the erasure record is durable, the payloads were never zeroed.
+    std::fs::write(dir.path().join(files::PAYLOADS), &before).unwrap();
+    let report = verify(dir.path(), None);
+    assert!(report.problems.iter().any(|p| p.what.contains("still there")), "{:?}", report.problems);
+    // Opening the log completes the erasure; nothing is lost, and the text is gone.
+    audit::AuditLog::open(dir.path(), signer(1), crate::options()).unwrap().close().unwrap();
+    let report = verify(dir.path(), None);
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!(report.payloads_erased as usize, erased.len());
+    let payloads = std::fs::read(dir.path().join(files::PAYLOADS)).unwrap();
+    assert!(!String::from_utf8_lossy(&payloads).contains("message number 1\""));
+}
