@@ -107,19 +107,13 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
                 .map(|c| c.size),
         );
     }
-    let mut roots: HashMap<u64, Hash> = HashMap::new();
-    let mut range = CompactRange::new();
-    if wanted.contains(&0) {
-        roots.insert(0, range.root());
-    }
+    let wanted: std::collections::HashSet<u64> = wanted.into_iter().collect();
 
     // 1. The chain, the tree, and what the records say.
-    let mut prev = Hash::default();
     let mut with_payload: Vec<(u64, PayloadHead)> = Vec::new();
     let mut erased: BTreeMap<u64, (u64, String)> = BTreeMap::new();
     let mut rotations: Vec<(u64, Verifier)> = Vec::new();
     let mut rest = log.as_slice();
-    let mut seq = 0u64;
     // Split into lines, then hash every line on all cores: the leaf hashes are independent; only the walk
     // below (chain, tree, records) is sequential.
     let mut lines: Vec<&[u8]> = Vec::new();
@@ -133,64 +127,28 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
         rest = tail.get(1..).unwrap_or_default();
     }
     let hashes = parallel_map(&lines, |line| leaf_hash(line));
-    for (line, hash) in lines.iter().zip(hashes) {
-        let line = *line;
-        let head = record::head(line);
-        match &head {
-            None => report.problem(
-                Some(seq),
-                "the line is not a record (it does not start with seq, prev, time and kind)",
-            ),
-            Some(h) => {
-                if h.seq != seq {
-                    report.problem(
-                        Some(seq),
-                        format!(
-                            "seq is {} where {seq} was expected: a record was inserted, removed or reordered",
-                            h.seq
-                        ),
-                    );
-                }
-                if !prev.is_hex(h.prev) {
-                    report.problem(Some(seq), "prev does not match the previous line: that line was changed, or records were removed or reordered");
-                }
+    // The tree is built on its own thread while this one walks the chain: the two need only the leaf hashes.
+    let tree = |hashes: &[Hash]| {
+        let mut range = CompactRange::new();
+        let mut roots: HashMap<u64, Hash> = HashMap::new();
+        if wanted.contains(&0) {
+            roots.insert(0, range.root());
+        }
+        for hash in hashes {
+            range.push(*hash);
+            if wanted.contains(&range.size()) {
+                roots.insert(range.size(), range.root());
             }
         }
-        range.push(hash);
-        prev = hash;
-        if wanted.contains(&range.size()) {
-            roots.insert(range.size(), range.root());
-        }
-        match head.map(|h| (h.kind, h.payload)) {
-            Some((b"decision" | b"transfer", Some(p))) => with_payload.push((seq, p)),
-            Some((b"decision" | b"transfer", None)) => {
-                report.problem(Some(seq), "the record's payload reference cannot be read")
-            }
-            _ => match serde_json::from_slice::<Record>(line) {
-                Ok(r) => match r.body {
-                    Body::Erasure { seqs, reason, .. } => {
-                        for s in seqs {
-                            erased.insert(s, (r.seq, reason.clone()));
-                        }
-                    }
-                    Body::RetentionPurge { seqs, at } => {
-                        for s in seqs {
-                            erased.insert(s, (r.seq, format!("retention ended (purged at {at})")));
-                        }
-                    }
-                    Body::KeyRotated { new_key, .. } => match Verifier::parse(&new_key) {
-                        Ok(v) => rotations.push((r.seq, v)),
-                        Err(e) => report.problem(Some(r.seq), format!("the rotated key cannot be read: {e}")),
-                    },
-                    Body::Recovery { .. } => report.recoveries += 1,
-                    _ => {}
-                },
-                Err(e) => report.problem(Some(seq), format!("the record cannot be read: {e}")),
-            },
-        }
-        seq += 1;
-    }
-    report.records = seq;
+        roots
+    };
+    let roots = std::thread::scope(|scope| {
+        let builder = scope.spawn(|| tree(&hashes));
+        walk(&lines, &hashes, &mut report, &mut with_payload, &mut erased, &mut rotations);
+        // INVARIANT: the builder does not panic; if it ever failed, the roots are computed here instead.
+        builder.join().unwrap_or_else(|_| tree(&hashes))
+    });
+    report.records = lines.len() as u64;
 
     // 2. Every checkpoint: signed by a trusted key, and the root of that many records.
     let mut keys = options.keys.clone();
@@ -317,6 +275,71 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
         report.problem(Some(by), format!("this record erases record {s}, which has no payload"));
     }
     Ok(report)
+}
+
+/// Step 1 of verification, record by record: `seq` and `prev`, the payload references, and what erasure, key
+/// rotation and recovery records say.
+fn walk(
+    lines: &[&[u8]],
+    hashes: &[Hash],
+    report: &mut Report,
+    with_payload: &mut Vec<(u64, PayloadHead)>,
+    erased: &mut BTreeMap<u64, (u64, String)>,
+    rotations: &mut Vec<(u64, Verifier)>,
+) {
+    let mut prev = Hash::default();
+    for (seq, (line, hash)) in lines.iter().zip(hashes).enumerate() {
+        let (line, seq) = (*line, seq as u64);
+        let head = record::head(line);
+        match &head {
+            None => report.problem(
+                Some(seq),
+                "the line is not a record (it does not start with seq, prev, time and kind)",
+            ),
+            Some(h) => {
+                if h.seq != seq {
+                    report.problem(
+                        Some(seq),
+                        format!(
+                            "seq is {} where {seq} was expected: a record was inserted, removed or reordered",
+                            h.seq
+                        ),
+                    );
+                }
+                if !prev.is_hex(h.prev) {
+                    report.problem(Some(seq), "prev does not match the previous line: that line was changed, or records were removed or reordered");
+                }
+            }
+        }
+        prev = *hash;
+        match head.map(|h| (h.kind, h.payload)) {
+            Some((b"decision" | b"transfer", Some(p))) => with_payload.push((seq, p)),
+            Some((b"decision" | b"transfer", None)) => {
+                report.problem(Some(seq), "the record's payload reference cannot be read")
+            }
+            _ => match serde_json::from_slice::<Record>(line) {
+                Ok(r) => match r.body {
+                    Body::Erasure { seqs, reason, .. } => {
+                        for s in seqs {
+                            erased.insert(s, (r.seq, reason.clone()));
+                        }
+                    }
+                    Body::RetentionPurge { seqs, at } => {
+                        for s in seqs {
+                            erased.insert(s, (r.seq, format!("retention ended (purged at {at})")));
+                        }
+                    }
+                    Body::KeyRotated { new_key, .. } => match Verifier::parse(&new_key) {
+                        Ok(v) => rotations.push((r.seq, v)),
+                        Err(e) => report.problem(Some(r.seq), format!("the rotated key cannot be read: {e}")),
+                    },
+                    Body::Recovery { .. } => report.recoveries += 1,
+                    _ => {}
+                },
+                Err(e) => report.problem(Some(seq), format!("the record cannot be read: {e}")),
+            },
+        }
+    }
 }
 
 /// `f` over `items` on every available core, results in order.
