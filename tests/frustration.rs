@@ -4,9 +4,12 @@
 //! the built-in policy computes, compared with its fallback threshold; `partial` rows (disgust, disappointment,
 //! disapproval) are reported but not scored.
 //!
-//! Skipped, with a note, when `HANDRAIL_SHARED` is unset.
+//! Shown as ignored when `HANDRAIL_SHARED` is unset (see `build.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+#[path = "support/shared.rs"]
+mod shared;
 
 use handrail::compile::builtin_default;
 use handrail::eval::{ConversationState, Event, decide};
@@ -19,11 +22,9 @@ const MIN_RECALL: f64 = 0.24;
 const MAX_FALSE_RATE: f64 = 0.02;
 
 #[test]
+#[cfg_attr(not(handrail_shared), ignore = "needs the shared corpora: set HANDRAIL_SHARED (see README)")]
 fn frustration_on_goemotions_dev() {
-    let Ok(shared) = std::env::var("HANDRAIL_SHARED") else {
-        eprintln!("note: HANDRAIL_SHARED is unset; skipping the goemotions frustration measurement");
-        return;
-    };
+    let shared = shared::dir().display().to_string();
     let path = std::path::Path::new(&shared).join("data/goemotions/goemotions.dev.csv");
     let mut reader = csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers = reader.headers().unwrap().clone();

@@ -1,9 +1,12 @@
 //! Redaction measured on synthetic PII with labelled spans: `$HANDRAIL_SHARED/data/presidio_synth_pii`
 //! (microsoft/presidio-research, MIT; see its PROVENANCE.md). For each entity type handrail redacts, recall is the
 //! share of labelled spans wholly covered by redactions; precision is the share of redacted bytes that fall inside
-//! some labelled span (any type). Skipped, with a note, when `HANDRAIL_SHARED` is unset.
+//! some labelled span (any type). Shown as ignored when `HANDRAIL_SHARED` is unset (see `build.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+#[path = "support/shared.rs"]
+mod shared;
 
 use std::collections::BTreeMap;
 
@@ -20,11 +23,9 @@ const FLOORS: &[(&str, f64)] = &[
 const MIN_PRECISION: f64 = 0.97;
 
 #[test]
+#[cfg_attr(not(handrail_shared), ignore = "needs the shared corpora: set HANDRAIL_SHARED (see README)")]
 fn redaction_on_presidio_synthetic_pii() {
-    let Ok(shared) = std::env::var("HANDRAIL_SHARED") else {
-        eprintln!("note: HANDRAIL_SHARED is unset; skipping the presidio redaction measurement");
-        return;
-    };
+    let shared = shared::dir().display().to_string();
     let path = std::path::Path::new(&shared).join("data/presidio_synth_pii/synth_dataset_v2.jsonl");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut covered: BTreeMap<String, (u32, u32)> = BTreeMap::new();

@@ -8,21 +8,13 @@ mod crash;
 mod samples;
 mod tamper;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{TimeZone, Utc};
 use handrail::audit::{AuditLog, Entry, PolicyRef, Retention, Signer, WriterOptions};
 
-/// The shared vectors, or `None` (with a note) when `HANDRAIL_SHARED` is unset.
-pub fn shared(what: &str) -> Option<PathBuf> {
-    match std::env::var("HANDRAIL_SHARED") {
-        Ok(dir) => Some(PathBuf::from(dir)),
-        Err(_) => {
-            eprintln!("note: HANDRAIL_SHARED is unset; skipping {what}");
-            None
-        }
-    }
-}
+#[path = "../support/shared.rs"]
+pub mod shared;
 
 /// A deterministic signing key for tests.
 pub fn signer(byte: u8) -> Signer {
