@@ -21,8 +21,11 @@ fn every_pack_passes_its_cases_and_covers_every_rule() {
         let mut report = Report::default();
         let dir = root().join("policies").join(pack).join("tests");
         for entry in std::fs::read_dir(&dir).unwrap() {
-            run_file(&entry.unwrap().path(), &PolicyArgs::default(), ErrorFormat::Plain, &mut report)
-                .unwrap();
+            let path = entry.unwrap().path();
+            // The cases are TOML; the folder also holds the written emergency messages (scored below).
+            if path.extension().is_some_and(|e| e == "toml") {
+                run_file(&path, &PolicyArgs::default(), ErrorFormat::Plain, &mut report).unwrap();
+            }
         }
         assert!(report.failures.is_empty(), "{pack}: {}", report.failures.join("\n"));
         assert!(report.passed >= 60, "{pack} has only {} cases", report.passed);

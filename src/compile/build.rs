@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::diagnostic::{SourceId, Sources};
 use crate::syntax::ast::{self, *};
-use crate::text::MatcherBuilder;
+use crate::text::{MAX_PROXIMITY_WORDS, MatcherBuilder, PhraseError, Proximity, Variation};
 
 use super::error::{CompileError, CompileErrorKind as K};
 use super::packs;
@@ -140,13 +140,32 @@ impl<T> Def<'_, T> {
     }
 }
 
-/// A phrase set after merging: where it was defined, and every phrase with where it was written.
+/// A phrase set after merging: where it was defined, its options, and every entry with where it was written.
 pub(super) struct MergedSet {
     pub(super) name: String,
     pub(super) source: SourceId,
     pub(super) span: Span,
-    pub(super) phrases: Vec<(String, SourceId, Span)>,
+    pub(super) variation: Variation,
+    pub(super) phrases: Vec<MergedPhrase>,
+    pub(super) includes: Vec<(Name, SourceId)>,
+    pub(super) proximities: Vec<(ast::Proximity, SourceId, Span)>,
     pub(super) from_root: bool,
+}
+
+/// A quoted phrase of a merged set.
+pub(super) struct MergedPhrase {
+    pub(super) text: String,
+    pub(super) source: SourceId,
+    pub(super) span: Span,
+    /// `@reviewed("...")`: its author has checked that it may stand alone.
+    pub(super) reviewed: bool,
+}
+
+/// The phrase sets on their way to the automaton.
+struct LoweredSets {
+    builder: MatcherBuilder,
+    phrases: Vec<policy::PhraseInfo>,
+    sets: Vec<policy::PhraseSetInfo>,
 }
 
 /// The layers merged into one list of definitions per kind, in definition order.
@@ -231,19 +250,22 @@ impl Builder {
                             }
                             continue;
                         }
-                        m.sets.push(MergedSet {
+                        let mut merged = MergedSet {
                             name: set.name.text.clone(),
                             source: src,
                             span: set.name.span,
-                            phrases: set.phrases.iter().map(|p| (p.value.clone(), src, p.span)).collect(),
+                            variation: self.variation(set, src),
+                            phrases: Vec::new(),
+                            includes: Vec::new(),
+                            proximities: Vec::new(),
                             from_root: is_root,
-                        });
+                        };
+                        self.add_entries(&mut merged, set, src);
+                        m.sets.push(merged);
                     }
                     ItemKind::ExtendPhrases(set) => {
                         match m.sets.iter_mut().find(|s| s.name == set.name.text) {
-                            Some(existing) => existing
-                                .phrases
-                                .extend(set.phrases.iter().map(|p| (p.value.clone(), src, p.span))),
+                            Some(existing) => self.add_entries(existing, set, src),
                             None => {
                                 let names: Vec<String> = m.sets.iter().map(|s| s.name.clone()).collect();
                                 self.push(
@@ -430,6 +452,73 @@ impl Builder {
         }
     }
 
+    /// The options of a set definition, each at most once.
+    fn variation(&mut self, set: &PhraseSet, src: SourceId) -> Variation {
+        let mut variation = Variation::default();
+        let (mut stem_seen, mut typos_seen) = (false, false);
+        for option in &set.options {
+            let (seen, what) = match option.node {
+                SetOption::Stem(language) => {
+                    variation.stem = Some(match language {
+                        StemLanguage::English => crate::text::Language::English,
+                        StemLanguage::Spanish => crate::text::Language::Spanish,
+                    });
+                    (&mut stem_seen, "stem")
+                }
+                SetOption::Typos => {
+                    variation.typos = true;
+                    (&mut typos_seen, "typos")
+                }
+            };
+            if std::mem::replace(seen, true) {
+                self.push(
+                    CompileError::new(K::DuplicateSetOption(set.name.text.clone(), what), src, option.span).help(
+                        "a set is stemmed in one language: put phrases of another language in a set of their own and include both",
+                    ),
+                );
+            }
+        }
+        variation
+    }
+
+    /// Adds the entries of a definition or extension to a merged set, checking their annotations.
+    fn add_entries(&mut self, merged: &mut MergedSet, set: &PhraseSet, src: SourceId) {
+        for entry in &set.entries {
+            let mut reviewed = false;
+            for a in &entry.annotations {
+                match (a.name.text.as_str(), &a.value, &entry.kind) {
+                    ("reviewed", Some(_), EntryKind::Phrase(_)) => reviewed = true,
+                    ("reviewed", None, _) => self.push(
+                        CompileError::new(K::BadAnnotation("reviewed".into(), "needs a value"), src, a.span)
+                            .help("write `@reviewed(\"why this phrase may stand alone\")`"),
+                    ),
+                    ("reviewed", Some(_), _) => self.push(CompileError::new(
+                        K::MisplacedAnnotation(
+                            "reviewed".into(),
+                            "a set name or a proximity, only to a quoted phrase",
+                        ),
+                        src,
+                        a.span,
+                    )),
+                    (name, _, _) => self.push(
+                        CompileError::new(K::MisplacedAnnotation(name.into(), "a phrase"), src, a.span)
+                            .help("a phrase takes only `@reviewed(\"...\")`"),
+                    ),
+                }
+            }
+            match &entry.kind {
+                EntryKind::Phrase(p) => merged.phrases.push(MergedPhrase {
+                    text: p.value.clone(),
+                    source: src,
+                    span: p.span,
+                    reviewed,
+                }),
+                EntryKind::Include(name) => merged.includes.push((name.clone(), src)),
+                EntryKind::Proximity(p) => merged.proximities.push((p.clone(), src, entry.span)),
+            }
+        }
+    }
+
     fn check_annotations(&mut self, item: &Item, src: SourceId) {
         let what = match &item.kind {
             ItemKind::Header(_) => "a policy header",
@@ -504,25 +593,13 @@ impl Builder {
         if m.sets.len() > MAX_PHRASE_SETS {
             self.push(too_many("phrase sets", m.sets.len(), MAX_PHRASE_SETS, root));
         }
-        let total: usize = m.sets.iter().map(|s| s.phrases.len()).sum();
+        let total: usize = m.sets.iter().map(|s| s.phrases.len() + s.proximities.len()).sum();
         if total > MAX_PHRASES {
             self.push(too_many("phrases", total, MAX_PHRASES, root));
             return None;
         }
-        let mut builder = MatcherBuilder::new();
-        let mut phrases = Vec::with_capacity(total);
-        for (set_index, set) in m.sets.iter().enumerate() {
-            let set_index = set_index as u32;
-            for (text, src, span) in &set.phrases {
-                match builder.add(set_index, text) {
-                    Ok(_) => phrases.push(policy::PhraseInfo { set: set_index, text: text.clone() }),
-                    Err(e) => {
-                        self.push(CompileError::new(K::BadPhrase(text.clone(), e.to_string()), *src, *span))
-                    }
-                }
-            }
-        }
         let set_names: Vec<String> = m.sets.iter().map(|s| s.name.clone()).collect();
+        let (builder, phrases, phrase_sets, empty) = self.phrase_sets(&m.sets, &set_names);
         let disclaimer_names: Vec<String> = m.disclaimers.iter().map(|d| d.node.name.text.clone()).collect();
 
         // Rules, then their precedence order, then everything that may say `matched <rule>`.
@@ -558,14 +635,22 @@ impl Builder {
         retention.iter().for_each(|r: &policy::Retention| found.extend(r.when.phrase_sets()));
         found.extend(fallback.frustration_phrases);
         found.extend(fallback.dissatisfied_phrases);
-        used.extend(found);
-        super::lint::run(self, root, &m.rules, &rules, &m.sets, &used);
+        used.extend(
+            found.into_iter().flat_map(|set| super::lint::members(&m.sets, set as usize)).map(|i| i as u32),
+        );
+        super::lint::run(self, root, &m.rules, &rules, &m.sets, &empty, &used);
 
         if self.problems.iter().any(CompileError::is_error) {
             return None;
         }
         let matcher = match builder.build() {
             Ok(matcher) => matcher,
+            Err(PhraseError::TooManyPatterns(count, limit)) => {
+                self.push(too_many("automaton patterns (typo variants included)", count, limit, root).help(
+                    "`typos` adds about fifty patterns per letter of a phrase's first long word: use it on the sets where a slip matters",
+                ));
+                return None;
+            }
             Err(e) => {
                 self.push(CompileError::new(
                     K::BadPhrase(String::new(), e.to_string()),
@@ -582,11 +667,7 @@ impl Builder {
             hash: content_hash(layers, sources),
             timezone,
             safe_queue,
-            phrase_sets: m
-                .sets
-                .iter()
-                .map(|s| policy::PhraseSetInfo { name: s.name.clone(), len: s.phrases.len() })
-                .collect(),
+            phrase_sets,
             phrases,
             matcher,
             rules,
@@ -596,6 +677,209 @@ impl Builder {
             queues,
             files: layers.iter().filter_map(|l| sources.get(l.source).map(|s| s.name.clone())).collect(),
         })
+    }
+
+    /// Lowers the phrase sets: resolves included sets and the sides of proximities, and adds every phrase to the
+    /// automaton's builder. Returns the builder, the phrase table, the set table (a side written as a quoted
+    /// phrase becomes a set of its own, after the named ones), and which named sets can never match (empty,
+    /// with everything they include).
+    fn phrase_sets(
+        &mut self,
+        sets: &[MergedSet],
+        names: &[String],
+    ) -> (MatcherBuilder, Vec<policy::PhraseInfo>, Vec<policy::PhraseSetInfo>, Vec<bool>) {
+        let mut lowered = LoweredSets {
+            builder: MatcherBuilder::new(),
+            phrases: Vec::new(),
+            sets: sets
+                .iter()
+                .map(|s| policy::PhraseSetInfo {
+                    name: s.name.clone(),
+                    len: s.phrases.len() + s.proximities.len(),
+                    side_of: None,
+                })
+                .collect(),
+        };
+        let mut includes: Vec<Vec<usize>> = vec![Vec::new(); sets.len()];
+        for (i, set) in sets.iter().enumerate() {
+            for (name, src) in &set.includes {
+                match names.iter().position(|n| *n == name.text) {
+                    Some(j) => {
+                        lowered.builder.include(i as u32, j as u32);
+                        if let Some(list) = includes.get_mut(i) {
+                            list.push(j);
+                        }
+                    }
+                    None => self.push(
+                        CompileError::new(K::UnknownPhraseSet(name.text.clone()), *src, name.span)
+                            .suggest(&name.text, names.iter().map(String::as_str)),
+                    ),
+                }
+            }
+        }
+        self.include_cycles(sets, &includes);
+        let reach = |start: usize| {
+            let mut found = vec![start];
+            let mut next = 0;
+            while let Some(&set) = found.get(next) {
+                for &j in includes.get(set).map(Vec::as_slice).unwrap_or(&[]) {
+                    if !found.contains(&j) {
+                        found.push(j);
+                    }
+                }
+                next += 1;
+            }
+            found
+        };
+        let reached: Vec<Vec<usize>> = (0..sets.len()).map(reach).collect();
+        let holds = |i: usize, what: fn(&MergedSet) -> bool| {
+            reached.get(i).is_some_and(|r| r.iter().any(|j| sets.get(*j).is_some_and(what)))
+        };
+        let holds_proximity: Vec<bool> =
+            (0..sets.len()).map(|i| holds(i, |s| !s.proximities.is_empty())).collect();
+        let empty: Vec<bool> = (0..sets.len())
+            .map(|i| !holds(i, |s| !s.phrases.is_empty() || !s.proximities.is_empty()))
+            .collect();
+
+        for (i, set) in sets.iter().enumerate() {
+            for p in &set.phrases {
+                self.add_phrase(&mut lowered, i as u32, set.variation, p);
+            }
+        }
+        for (i, set) in sets.iter().enumerate() {
+            for (prox, src, span) in &set.proximities {
+                if prox.within.value > MAX_PROXIMITY_WORDS {
+                    self.push(
+                        CompileError::new(
+                            K::ProximityDistance(prox.within.value, MAX_PROXIMITY_WORDS),
+                            *src,
+                            prox.within.span,
+                        )
+                        .help("words further apart than that are rarely about one thing: write two phrases instead"),
+                    );
+                    continue;
+                }
+                let mut side = |this: &mut Self, side: &ProximitySide| match side {
+                    ProximitySide::Set(name) => match names.iter().position(|n| *n == name.text) {
+                        Some(j) if holds_proximity.get(j).copied().unwrap_or(false) => {
+                            this.push(
+                                CompileError::new(K::NestedProximity(name.text.clone()), *src, name.span)
+                                    .help("a side is a set of phrases; proximities do not nest"),
+                            );
+                            None
+                        }
+                        Some(j) => Some(j as u32),
+                        None => {
+                            this.push(
+                                CompileError::new(K::UnknownPhraseSet(name.text.clone()), *src, name.span)
+                                    .suggest(&name.text, names.iter().map(String::as_str)),
+                            );
+                            None
+                        }
+                    },
+                    ProximitySide::Phrase(text) => {
+                        let hidden = lowered.sets.len() as u32;
+                        let phrase = MergedPhrase {
+                            text: text.value.clone(),
+                            source: *src,
+                            span: text.span,
+                            reviewed: true,
+                        };
+                        this.add_phrase(&mut lowered, hidden, set.variation, &phrase).then(|| {
+                            lowered.sets.push(policy::PhraseSetInfo {
+                                name: format!("{} {}", set.name, crate::syntax::print::quote(&text.value)),
+                                len: 1,
+                                side_of: Some(i as u32),
+                            });
+                            hidden
+                        })
+                    }
+                };
+                let left = side(self, &prox.left);
+                let right = side(self, &prox.right);
+                let (Some(left), Some(right)) = (left, right) else { continue };
+                lowered.builder.proximity(Proximity {
+                    set: i as u32,
+                    left,
+                    right,
+                    within: prox.within.value,
+                    ordered: prox.ordered,
+                });
+                lowered.phrases.push(policy::PhraseInfo {
+                    set: i as u32,
+                    text: crate::syntax::print::proximity(prox),
+                    location: crate::diagnostic::Location { source: *src, span: *span },
+                    reviewed: true,
+                });
+            }
+        }
+        (lowered.builder, lowered.phrases, lowered.sets, empty)
+    }
+
+    /// Adds one quoted phrase to the automaton and the phrase table; reports it if it cannot be matched.
+    fn add_phrase(
+        &mut self,
+        lowered: &mut LoweredSets,
+        set: u32,
+        variation: Variation,
+        p: &MergedPhrase,
+    ) -> bool {
+        match lowered.builder.add(set, &p.text, variation) {
+            Ok(_) => {
+                lowered.phrases.push(policy::PhraseInfo {
+                    set,
+                    text: p.text.clone(),
+                    location: crate::diagnostic::Location { source: p.source, span: p.span },
+                    reviewed: p.reviewed,
+                });
+                true
+            }
+            Err(e) => {
+                self.push(CompileError::new(K::BadPhrase(p.text.clone(), e.to_string()), p.source, p.span));
+                false
+            }
+        }
+    }
+
+    /// Reports sets that include each other in a circle, once per circle, at the inclusion that closes it.
+    fn include_cycles(&mut self, sets: &[MergedSet], includes: &[Vec<usize>]) {
+        let mut reported: Vec<usize> = Vec::new();
+        for start in 0..sets.len() {
+            // Depth-first, keeping the path: a set met again on the path closes a circle.
+            let mut path = vec![start];
+            let mut stack: Vec<std::slice::Iter<'_, usize>> =
+                vec![includes.get(start).map(|v| v.iter()).unwrap_or_default()];
+            while let Some(top) = stack.last_mut() {
+                let Some(&next) = top.next() else {
+                    stack.pop();
+                    path.pop();
+                    continue;
+                };
+                if next == start && !reported.contains(&start) {
+                    reported.extend(path.iter().copied());
+                    let names: Vec<&str> = path
+                        .iter()
+                        .chain(std::iter::once(&start))
+                        .filter_map(|i| sets.get(*i).map(|s| s.name.as_str()))
+                        .collect();
+                    let closing = path.last().and_then(|i| sets.get(*i));
+                    let at = closing.and_then(|s| {
+                        s.includes.iter().find(|(n, _)| sets.get(start).is_some_and(|t| t.name == n.text))
+                    });
+                    if let Some((name, src)) = at {
+                        self.push(
+                            CompileError::new(K::IncludeCycle(names.join(" → ")), *src, name.span)
+                                .help("a set may include another, but never itself, directly or not"),
+                        );
+                    }
+                    continue;
+                }
+                if !path.contains(&next) && path.len() <= sets.len() {
+                    path.push(next);
+                    stack.push(includes.get(next).map(|v| v.iter()).unwrap_or_default());
+                }
+            }
+        }
     }
 
     fn timezone(&mut self, name: &str, src: SourceId, span: Span) -> chrono_tz::Tz {

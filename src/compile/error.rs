@@ -232,6 +232,20 @@ pub enum CompileErrorKind {
     #[error("there is no phrase set named `{0}` to extend")]
     ExtendUnknownSet(String),
 
+    // ---- phrase sets built from sets, and proximity --------------------------------------------------------
+    /// Sets that include each other.
+    #[error("the phrase sets include each other in a circle: {0}")]
+    IncludeCycle(String),
+    /// A proximity whose distance is out of range.
+    #[error("`within {0}` is out of range: a proximity allows 0 to {1} words between its sides")]
+    ProximityDistance(u32, u32),
+    /// A proximity whose side holds a proximity.
+    #[error("the set `{0}` holds a proximity, so it cannot be a side of another proximity")]
+    NestedProximity(String),
+    /// An option given twice, or two stemming languages.
+    #[error("the phrase set `{0}` sets `{1}` twice")]
+    DuplicateSetOption(String, &'static str),
+
     // ---- lints (warnings) ----------------------------------------------------------------------------------
     /// A rule without `@id`.
     #[error("the rule `{0}` has no `@id`")]
@@ -265,6 +279,30 @@ pub enum CompileErrorKind {
     /// A phrase set that no rule uses.
     #[error("the phrase set `{0}` is not used by any rule")]
     UnusedPhraseSet(String),
+    /// A proximity that no message can satisfy.
+    #[error("the proximity `{0}` can never match: {1}")]
+    ProximityNeverMatches(String, String),
+    /// A phrase too generic to stand alone.
+    #[error("the phrase `{0}` is too generic to stand alone: {1}")]
+    GenericPhrase(String, String),
+    /// Typo tolerance makes a phrase match a phrase of another tier.
+    #[error(
+        "with `typos`, the phrase `{phrase}` of `{set}` ({tier}) also matches `{other}` of `{other_set}` ({other_tier})"
+    )]
+    TypoCollision {
+        /// The phrase that tolerates a slip.
+        phrase: String,
+        /// Its set.
+        set: String,
+        /// Its tier.
+        tier: &'static str,
+        /// The phrase it collides with.
+        other: String,
+        /// That phrase's set.
+        other_set: String,
+        /// Its tier.
+        other_tier: &'static str,
+    },
 }
 
 impl CompileErrorKind {
@@ -278,7 +316,10 @@ impl CompileErrorKind {
             | DuplicatePhrase(..)
             | SuspiciousPhrase(..)
             | AmbiguousRoute(..)
-            | UnusedPhraseSet(_) => Severity::Warning,
+            | UnusedPhraseSet(_)
+            | ProximityNeverMatches(..)
+            | GenericPhrase(..)
+            | TypoCollision { .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -327,6 +368,10 @@ impl CompileErrorKind {
             LockedRule { .. } => "compile::locked-rule",
             RedefinedPackSet(..) => "compile::redefined-pack-set",
             ExtendUnknownSet(_) => "compile::extend-unknown-set",
+            IncludeCycle(_) => "compile::include-cycle",
+            ProximityDistance(..) => "compile::proximity-distance",
+            NestedProximity(_) => "compile::nested-proximity",
+            DuplicateSetOption(..) => "compile::duplicate-set-option",
             MissingId(_) => "lint::missing-id",
             NeverFires(..) => "lint::never-fires",
             PhraseInTwoTiers { .. } => "lint::phrase-in-two-tiers",
@@ -334,6 +379,9 @@ impl CompileErrorKind {
             SuspiciousPhrase(..) => "lint::suspicious-phrase",
             AmbiguousRoute(..) => "lint::ambiguous-route",
             UnusedPhraseSet(_) => "lint::unused-phrase-set",
+            ProximityNeverMatches(..) => "lint::proximity-never-matches",
+            GenericPhrase(..) => "lint::generic-phrase",
+            TypoCollision { .. } => "lint::typo-collision",
         }
     }
 }

@@ -7,6 +7,11 @@
 //! - `suspicious-phrase`: invisible or look-alike characters, which make a phrase silently never match.
 //! - `ambiguous-route`: two rules of one tier routing to different queues with no `rank` between them.
 //! - `unused-phrase-set`: a set of the local policy that nothing uses.
+//! - `proximity-never-matches`: a proximity with a side that holds no phrase.
+//! - `generic-phrase`: a phrase of one common word ("help", "card"), which fires on messages that need nothing;
+//!   `@reviewed("why")` before the phrase silences it. (`handrail check --negatives FILE` adds the measured
+//!   form: a phrase that fires on more than a set share of a file of negative messages.)
+//! - `typo-collision`: with `typos`, a phrase that also matches a phrase of a set used by another tier.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -16,6 +21,7 @@ use crate::syntax::ast::{self, CompareOp, Tier};
 use super::build::{Builder, Def as Definition, MergedSet as Set};
 use super::error::{CompileError, CompileErrorKind as K};
 use super::policy::{Cond, Rule};
+use crate::syntax::ast::ProximitySide;
 
 /// Runs every lint, pushing warnings into the builder.
 ///
@@ -27,6 +33,7 @@ pub(super) fn run(
     defs: &[Definition<'_, ast::Rule>],
     rules: &[Rule],
     sets: &[Set],
+    empty: &[bool],
     used: &HashSet<u32>,
 ) {
     let mut lints = Builder { problems: Vec::new() };
@@ -44,7 +51,7 @@ pub(super) fn run(
         let Some(rule) = rules.iter().find(|x| x.name == r.name.text) else {
             continue;
         };
-        if let Some(why) = never(&rule.when, sets) {
+        if let Some(why) = never(&rule.when, sets, empty) {
             b.problems.push(CompileError::new(
                 K::NeverFires(rule.name.clone(), why),
                 def.source,
@@ -52,7 +59,11 @@ pub(super) fn run(
             ));
         }
     }
-    phrases(b, rules, sets);
+    let tiers = tiers_of_sets(rules, sets);
+    phrases(b, &tiers, sets);
+    proximities(b, sets, empty);
+    generic(b, &tiers, sets);
+    typo_collisions(b, &tiers, sets);
     ambiguous_routes(b, defs, rules);
     for (i, set) in sets.iter().enumerate() {
         if set.from_root && !used.contains(&(i as u32)) {
@@ -73,18 +84,18 @@ fn suggested_id(r: &ast::Rule) -> String {
 }
 
 /// Why a condition can never hold, if it cannot.
-fn never(c: &Cond, sets: &[Set]) -> Option<String> {
+fn never(c: &Cond, sets: &[Set], empty: &[bool]) -> Option<String> {
     match c {
         Cond::Says(i) => sets
             .get(*i as usize)
-            .filter(|s| s.phrases.is_empty())
+            .filter(|_| empty.get(*i as usize).copied().unwrap_or(false))
             .map(|s| format!("the phrase set `{}` is empty", s.name)),
         Cond::Or(parts) if !parts.is_empty() => {
-            let reasons: Option<Vec<String>> = parts.iter().map(|p| never(p, sets)).collect();
+            let reasons: Option<Vec<String>> = parts.iter().map(|p| never(p, sets, empty)).collect();
             reasons.map(|r| r.join("; "))
         }
         Cond::And(parts) => {
-            if let Some(why) = parts.iter().find_map(|p| never(p, sets)) {
+            if let Some(why) = parts.iter().find_map(|p| never(p, sets, empty)) {
                 return Some(why);
             }
             empty_interval(parts)
@@ -129,21 +140,53 @@ fn empty_interval(parts: &[Cond]) -> Option<String> {
     })
 }
 
-/// Duplicate phrases, suspicious characters, and phrases shared between tiers.
-fn phrases(b: &mut Builder, rules: &[Rule], sets: &[Set]) {
+/// The sets a set is built from: itself, the sets it includes and the named sides of its proximities, directly
+/// or not.
+pub(super) fn members(sets: &[Set], start: usize) -> Vec<usize> {
+    let mut found = vec![start];
+    let mut next = 0;
+    while let Some(&i) = found.get(next) {
+        next += 1;
+        let Some(set) = sets.get(i) else { continue };
+        let sides =
+            set.proximities.iter().flat_map(|(p, _, _)| [&p.left, &p.right]).filter_map(|side| match side {
+                ProximitySide::Set(name) => Some(name),
+                ProximitySide::Phrase(_) => None,
+            });
+        for name in set.includes.iter().map(|(name, _)| name).chain(sides) {
+            if let Some(j) = sets.iter().position(|s| s.name == name.text)
+                && !found.contains(&j)
+            {
+                found.push(j);
+            }
+        }
+    }
+    found
+}
+
+/// The highest tier whose rules test each set, through the sets that include it.
+fn tiers_of_sets(rules: &[Rule], sets: &[Set]) -> BTreeMap<u32, Tier> {
     let mut tier_of_set: BTreeMap<u32, Tier> = BTreeMap::new();
     for rule in rules {
         for set in rule.when.phrase_sets() {
-            let tier = tier_of_set.entry(set).or_insert(rule.tier);
-            *tier = (*tier).min(rule.tier);
+            for member in members(sets, set as usize) {
+                let tier = tier_of_set.entry(member as u32).or_insert(rule.tier);
+                *tier = (*tier).min(rule.tier);
+            }
         }
     }
+    tier_of_set
+}
+
+/// Duplicate phrases, suspicious characters, and phrases shared between tiers.
+fn phrases(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
     let mut first_seen: BTreeMap<String, (u32, Tier)> = BTreeMap::new();
     let mut reported: HashSet<(u32, u32)> = HashSet::new();
     for (i, set) in sets.iter().enumerate() {
         let i = i as u32;
         let mut in_set: HashSet<String> = HashSet::new();
-        for (text, src, span) in &set.phrases {
+        for phrase in &set.phrases {
+            let (text, src, span) = (&phrase.text, &phrase.source, &phrase.span);
             for s in crate::text::suspicious_chars(text) {
                 b.problems.push(
                     CompileError::new(K::SuspiciousPhrase(text.clone(), s.description.clone()), *src, *span)
@@ -186,6 +229,99 @@ fn phrases(b: &mut Builder, rules: &[Rule], sets: &[Set]) {
                 None => {
                     first_seen.insert(normal, (i, tier));
                 }
+            }
+        }
+    }
+}
+
+/// Proximities with a side that holds no phrase.
+fn proximities(b: &mut Builder, sets: &[Set], empty: &[bool]) {
+    for set in sets {
+        for (p, src, span) in &set.proximities {
+            for side in [&p.left, &p.right] {
+                let ProximitySide::Set(name) = side else { continue };
+                let Some(j) = sets.iter().position(|s| s.name == name.text) else { continue };
+                if empty.get(j).copied().unwrap_or(false) {
+                    b.problems.push(CompileError::new(
+                        K::ProximityNeverMatches(
+                            crate::syntax::print::proximity(p),
+                            format!("the phrase set `{}` is empty", name.text),
+                        ),
+                        *src,
+                        *span,
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Phrases of one common word in sets that rules test.
+fn generic(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
+    for (i, set) in sets.iter().enumerate() {
+        if !tier_of_set.contains_key(&(i as u32)) {
+            continue;
+        }
+        for phrase in set.phrases.iter().filter(|p| !p.reviewed) {
+            let Ok(normal) = crate::text::normalize_phrase(&phrase.text) else { continue };
+            let one_word = normal.chars().all(|c| c.is_alphanumeric() || c == '*');
+            let why = if !one_word {
+                continue;
+            } else if crate::text::is_common(&normal) {
+                format!("`{normal}` is one of the most common words in customer messages")
+            } else if normal.trim_end_matches('*').chars().count() <= 2 {
+                format!("`{normal}` is only one or two characters")
+            } else {
+                continue;
+            };
+            b.problems.push(
+                CompileError::new(K::GenericPhrase(phrase.text.clone(), why), phrase.source, phrase.span).help(
+                    "say what the customer means in a few words, or mark it `@reviewed(\"why it may stand alone\")`",
+                ),
+            );
+        }
+    }
+}
+
+/// Phrases that, with `typos`, also match a phrase of a set that another tier tests.
+fn typo_collisions(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
+    let mut others: Vec<(usize, Tier, String, usize)> = Vec::new();
+    for (j, set) in sets.iter().enumerate() {
+        let Some(tier) = tier_of_set.get(&(j as u32)) else { continue };
+        for q in &set.phrases {
+            if let Ok(normal) = crate::text::normalize_phrase(&q.text) {
+                let words = normal.split(' ').count();
+                others.push((j, *tier, normal, words));
+            }
+        }
+    }
+    for (i, set) in sets.iter().enumerate().filter(|(_, s)| s.variation.typos) {
+        let Some(tier) = tier_of_set.get(&(i as u32)) else { continue };
+        for p in &set.phrases {
+            let Ok(normal) = crate::text::normalize_phrase(&p.text) else { continue };
+            let words = normal.split(' ').count();
+            let collision = others.iter().find(|(_, other_tier, q, q_words)| {
+                other_tier != tier
+                    && *q_words == words
+                    && q.len().abs_diff(normal.len()) <= 1
+                    && crate::text::slip_collides(&normal, set.variation, q)
+            });
+            if let Some((j, other_tier, q, _)) = collision {
+                b.problems.push(
+                    CompileError::new(
+                        K::TypoCollision {
+                            phrase: p.text.clone(),
+                            set: set.name.clone(),
+                            tier: tier.keyword(),
+                            other: q.clone(),
+                            other_set: sets.get(*j).map(|s| s.name.clone()).unwrap_or_default(),
+                            other_tier: other_tier.keyword(),
+                        },
+                        p.source,
+                        p.span,
+                    )
+                    .help("the higher tier takes such messages: reword one phrase, or move it to a set without `typos`"),
+                );
             }
         }
     }

@@ -57,17 +57,24 @@ impl Policy {
 pub struct PhraseSetInfo {
     /// Its name.
     pub name: String,
-    /// How many phrases it has.
+    /// How many phrases and proximities it has (not counting the sets it includes).
     pub len: usize,
+    /// For a side of a proximity written as a quoted phrase, the set whose proximity it is: such a set has no
+    /// name of its own and counts only as that side.
+    pub side_of: Option<u32>,
 }
 
-/// A phrase.
+/// A phrase or proximity, by the index its hits carry.
 #[derive(Debug, Clone)]
 pub struct PhraseInfo {
     /// The set it belongs to.
     pub set: u32,
-    /// The phrase as written.
+    /// The phrase as written (a proximity as `a near b within 3 words`).
     pub text: String,
+    /// Where it was written.
+    pub location: crate::diagnostic::Location,
+    /// `@reviewed("...")`: may stand alone although it looks generic.
+    pub reviewed: bool,
 }
 
 /// Urgency of a handoff, lowest first.

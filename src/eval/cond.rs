@@ -24,7 +24,9 @@ pub(super) struct Facts<'a> {
 impl Facts<'_> {
     /// Whether a phrase of `set` occurs, honouring negation as the rule asks.
     pub fn says(&self, set: u32, negation: NegationMode) -> bool {
-        self.hits.iter().any(|h| h.set == set && (negation == NegationMode::Ignored || !h.negated))
+        self.hits.iter().any(|h| {
+            self.policy.matcher.counts_for(h.set, set) && (negation == NegationMode::Ignored || !h.negated)
+        })
     }
 
     fn number(&self, field: NumberField) -> Option<f64> {
@@ -142,12 +144,25 @@ pub(super) fn explain(c: &Cond, facts: &Facts<'_>, negation: NegationMode, text:
             let found: Vec<String> = facts
                 .hits
                 .iter()
-                .filter(|h| h.set == *set)
+                .filter(|h| policy.matcher.counts_for(h.set, *set))
                 .map(|h| {
-                    let quoted = text.get(h.span.clone()).unwrap_or("");
+                    let quote = |span: &std::ops::Range<usize>| {
+                        format!(
+                            "\"{}\" at {}..{}",
+                            text.get(span.clone()).unwrap_or(""),
+                            span.start,
+                            span.end
+                        )
+                    };
                     let negated =
                         if h.negated && negation == NegationMode::Respected { ", negated" } else { "" };
-                    format!("\"{quoted}\" at {}..{}{negated}", h.span.start, h.span.end)
+                    let found = match &h.parts {
+                        Some([a, b]) => format!("{} near {}", quote(a), quote(b)),
+                        None => quote(&h.span),
+                    };
+                    let phrase =
+                        policy.phrases.get(h.phrase as usize).map(|p| p.text.as_str()).unwrap_or("?");
+                    format!("{found}{negated} by {phrase}")
                 })
                 .collect();
             if found.is_empty() {

@@ -114,6 +114,20 @@ pub struct PhraseMatch {
     /// Whether a negation governs it ("I don't need an agent").
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub negated: bool,
+    /// For a proximity (`bleeding near "won't stop" within 3 words`), the two parts it joined, in message order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<MatchPart>,
+}
+
+/// One part of a proximity match.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchPart {
+    /// The text, as the customer wrote it.
+    pub text: String,
+    /// Byte offset in the message.
+    pub start: usize,
+    /// Byte offset one past it.
+    pub end: usize,
 }
 
 /// Where the conversation goes.

@@ -129,8 +129,9 @@ fn evaluate(
         _ => None,
     };
     let frustration = frustration_score(policy, &scan, text, event);
-    let dissatisfied =
-        fb.dissatisfied_phrases.is_some_and(|set| scan.hits.iter().any(|h| h.set == set && !h.negated));
+    let dissatisfied = fb
+        .dissatisfied_phrases
+        .is_some_and(|set| scan.hits.iter().any(|h| policy.matcher.counts_for(h.set, set) && !h.negated));
     let weak = matches!((event.confidence, fb.weak_below), (Some(c), Some(w)) if c < w);
     let rephrased = matches!((rephrase, fb.rephrase_above), (Some(s), Some(t)) if s > t);
     let thumbs_down = event.feedback == Some(Feedback::Negative);
@@ -341,8 +342,13 @@ fn emergency(
 /// The phrases that made a rule match: hits of the sets its condition names, negated ones marked.
 fn phrase_matches(policy: &Policy, rule: &Rule, hits: &[crate::text::Hit], text: &str) -> Vec<PhraseMatch> {
     let sets = rule.when.phrase_sets();
+    let part = |span: &std::ops::Range<usize>| MatchPart {
+        text: text.get(span.clone()).unwrap_or("").to_string(),
+        start: span.start,
+        end: span.end,
+    };
     hits.iter()
-        .filter(|h| sets.contains(&h.set))
+        .filter(|h| sets.iter().any(|set| policy.matcher.counts_for(h.set, *set)))
         .map(|h| PhraseMatch {
             set: policy.phrase_sets.get(h.set as usize).map(|s| s.name.clone()).unwrap_or_default(),
             phrase: policy.phrases.get(h.phrase as usize).map(|p| p.text.clone()).unwrap_or_default(),
@@ -350,6 +356,7 @@ fn phrase_matches(policy: &Policy, rule: &Rule, hits: &[crate::text::Hit], text:
             start: h.span.start,
             end: h.span.end,
             negated: h.negated && rule.negation == NegationMode::Respected,
+            parts: h.parts.iter().flatten().map(part).collect(),
         })
         .collect()
 }
@@ -362,7 +369,7 @@ fn frustration_score(policy: &Policy, scan: &crate::text::Scan, text: &str, even
     let mut score = 0.0;
     let mut first_end = None;
     if let Some(set) = policy.fallback.frustration_phrases {
-        let mut hits = scan.hits.iter().filter(|h| h.set == set && !h.negated);
+        let mut hits = scan.hits.iter().filter(|h| policy.matcher.counts_for(h.set, set) && !h.negated);
         if let Some(first) = hits.next() {
             score += 0.75 + 0.15 * hits.count() as f64;
             first_end = Some(first.span.end);

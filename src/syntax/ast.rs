@@ -185,8 +185,102 @@ pub enum HeaderSetting {
 pub struct PhraseSet {
     /// Its name.
     pub name: Name,
-    /// Its phrases, as written.
-    pub phrases: Vec<Str>,
+    /// `stem english`, `typos`, ... (a definition only; an extension has none).
+    pub options: Vec<Spanned<SetOption>>,
+    /// Its entries, as written.
+    pub entries: Vec<PhraseEntry>,
+}
+
+impl PhraseSet {
+    /// The quoted phrases among its entries (not proximities or included sets).
+    pub fn phrases(&self) -> impl Iterator<Item = &Str> {
+        self.entries.iter().filter_map(|e| match &e.kind {
+            EntryKind::Phrase(p) => Some(p),
+            _ => None,
+        })
+    }
+}
+
+/// An option of a phrase set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOption {
+    /// `stem english` or `stem spanish`.
+    Stem(StemLanguage),
+    /// `typos`.
+    Typos,
+}
+
+/// A language a set may be stemmed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StemLanguage {
+    /// `english`.
+    English,
+    /// `spanish`.
+    Spanish,
+}
+
+impl StemLanguage {
+    /// The keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            StemLanguage::English => "english",
+            StemLanguage::Spanish => "spanish",
+        }
+    }
+}
+
+/// One entry of a phrase set, with the annotations written before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhraseEntry {
+    /// `@reviewed("...")`, written before it.
+    pub annotations: Vec<Annotation>,
+    /// What it is.
+    pub kind: EntryKind,
+    /// Where it was written, annotations included.
+    pub span: Span,
+}
+
+/// The kinds of phrase-set entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryKind {
+    /// `"chest pain"`.
+    Phrase(Str),
+    /// `cardiac`: every entry of another set.
+    Include(Name),
+    /// `bleeding near "won't stop" within 3 words`.
+    Proximity(Proximity),
+}
+
+/// "A phrase of one side, at most `within` words, a phrase of the other", in one sentence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proximity {
+    /// The first side.
+    pub left: ProximitySide,
+    /// The other side.
+    pub right: ProximitySide,
+    /// `before` (in this order) rather than `near` (either order).
+    pub ordered: bool,
+    /// The most words allowed between the two sides.
+    pub within: Integer,
+}
+
+/// One side of a proximity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProximitySide {
+    /// A phrase set, by name.
+    Set(Name),
+    /// A quoted phrase.
+    Phrase(Str),
+}
+
+impl ProximitySide {
+    /// Where it was written.
+    pub fn span(&self) -> Span {
+        match self {
+            ProximitySide::Set(n) => n.span,
+            ProximitySide::Phrase(s) => s.span,
+        }
+    }
 }
 
 /// The four rule tiers, highest precedence first.

@@ -218,8 +218,64 @@ fn phrase_set(pair: Pair<'_, Rule>) -> Result<PhraseSet, SyntaxError> {
     let span = span_of(&pair);
     let mut inner = pair.into_inner();
     let name = name_of(next_value(&mut inner, span)?);
-    let phrases = inner.filter(|p| p.as_rule() == Rule::string).map(string).collect::<Result<_, _>>()?;
-    Ok(PhraseSet { name, phrases })
+    let mut options = Vec::new();
+    let mut entries = Vec::new();
+    for part in inner {
+        let at = span_of(&part);
+        match part.as_rule() {
+            Rule::stem_option => {
+                let language = next_value(&mut part.into_inner(), at)?;
+                let language = match language.into_inner().next().map(|p| p.as_rule()) {
+                    Some(Rule::kw_spanish) => StemLanguage::Spanish,
+                    _ => StemLanguage::English,
+                };
+                options.push(Spanned { node: SetOption::Stem(language), span: at });
+            }
+            Rule::typos_option => options.push(Spanned { node: SetOption::Typos, span: at }),
+            Rule::phrase_entry => entries.push(phrase_entry(part)?),
+            _ => {}
+        }
+    }
+    Ok(PhraseSet { name, options, entries })
+}
+
+fn phrase_entry(pair: Pair<'_, Rule>) -> Result<PhraseEntry, SyntaxError> {
+    let span = span_of(&pair);
+    let mut annotations = Vec::new();
+    let mut kind = None;
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::annotation => annotations.push(annotation(part)?),
+            Rule::string => kind = Some(EntryKind::Phrase(string(part)?)),
+            Rule::set_include => {
+                let at = span_of(&part);
+                kind = Some(EntryKind::Include(name_of(next(&mut part.into_inner(), at)?)));
+            }
+            Rule::proximity => kind = Some(EntryKind::Proximity(proximity(part)?)),
+            _ => {}
+        }
+    }
+    let kind = kind
+        .ok_or_else(|| SyntaxError::new(SyntaxErrorKind::Internal("a phrase entry without a kind"), span))?;
+    Ok(PhraseEntry { annotations, kind, span })
+}
+
+fn proximity(pair: Pair<'_, Rule>) -> Result<Proximity, SyntaxError> {
+    let span = span_of(&pair);
+    let mut inner = pair.into_inner();
+    let left = proximity_side(next(&mut inner, span)?, span)?;
+    let ordered = next(&mut inner, span)?.into_inner().next().map(|p| p.as_rule()) == Some(Rule::kw_before);
+    let right = proximity_side(next(&mut inner, span)?, span)?;
+    let within = integer(next_value(&mut inner, span)?)?;
+    Ok(Proximity { left, right, ordered, within })
+}
+
+fn proximity_side(pair: Pair<'_, Rule>, near: Span) -> Result<ProximitySide, SyntaxError> {
+    let side = next(&mut pair.into_inner(), near)?;
+    Ok(match side.as_rule() {
+        Rule::string => ProximitySide::Phrase(string(side)?),
+        _ => ProximitySide::Set(name_of(side)),
+    })
 }
 
 fn policy_rule(pair: Pair<'_, Rule>) -> Result<super::ast::Rule, SyntaxError> {
@@ -710,6 +766,16 @@ fn describe_rule(kind: Rule) -> &'static str {
         Rule::kw_says => "`says`",
         Rule::kw_priority => "`priority`",
         Rule::kw_phrases => "`phrases`",
+        Rule::stem_option | Rule::typos_option => {
+            "a set option (`stem english`, `stem spanish`, `typos`) or `{`"
+        }
+        Rule::stem_language => "`english` or `spanish`",
+        Rule::phrase_entry | Rule::set_include | Rule::proximity | Rule::proximity_side => {
+            "a quoted phrase, the name of a set, a proximity such as `a near b within 3 words`, or `}`"
+        }
+        Rule::proximity_op => "`near` or `before`",
+        Rule::kw_within => "`within`",
+        Rule::kw_words | Rule::kw_word => "`words`",
         _ => "something else",
     }
 }

@@ -241,25 +241,57 @@ impl Printer<'_> {
     }
 
     fn phrase_set(&mut self, keyword: &str, set: &PhraseSet, span: Span) {
-        let quoted: Vec<String> = set.phrases.iter().map(|p| quote(&p.value)).collect();
-        let one_line = format!("{keyword} {} {{ {} }}", set.name, quoted.join(" "));
+        let head = std::iter::once(format!("{keyword} {}", set.name))
+            .chain(set.options.iter().map(|o| set_option(o.node)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let rendered: Vec<String> = set.entries.iter().map(entry).collect();
+        let one_line = format!("{head} {{ {} }}", rendered.join(" "));
         let has_inner_comment = self.comments.get(self.next).is_some_and(|c| c.span.start < span.end);
         if !has_inner_comment && self.indent * 2 + one_line.len() <= LINE_WIDTH {
             self.out.push_str(&one_line);
             self.done(span);
             return;
         }
-        self.out.push_str(&format!("{keyword} {} {{", set.name));
-        self.done(set.name.span);
+        self.out.push_str(&format!("{head} {{"));
+        self.done(set.options.last().map_or(set.name.span, |o| o.span));
         self.indent += 1;
-        for (phrase, text) in set.phrases.iter().zip(&quoted) {
-            self.start(phrase.span);
+        for (e, text) in set.entries.iter().zip(&rendered) {
+            self.start(e.span);
             self.out.push_str(text);
-            self.done(phrase.span);
+            self.done(e.span);
         }
         self.indent -= 1;
         self.close_block(span);
     }
+}
+
+fn set_option(o: SetOption) -> String {
+    match o {
+        SetOption::Stem(language) => format!("stem {}", language.keyword()),
+        SetOption::Typos => "typos".to_string(),
+    }
+}
+
+/// One phrase-set entry, annotations first.
+fn entry(e: &PhraseEntry) -> String {
+    let body = match &e.kind {
+        EntryKind::Phrase(p) => quote(&p.value),
+        EntryKind::Include(name) => name.text.clone(),
+        EntryKind::Proximity(p) => proximity(p),
+    };
+    e.annotations.iter().map(annotation).chain(std::iter::once(body)).collect::<Vec<_>>().join(" ")
+}
+
+/// `left near right within N words`, as the author would write it.
+pub fn proximity(p: &Proximity) -> String {
+    let side = |s: &ProximitySide| match s {
+        ProximitySide::Set(name) => name.text.clone(),
+        ProximitySide::Phrase(text) => quote(&text.value),
+    };
+    let unit = if p.within.value == 1 { "word" } else { "words" };
+    let op = if p.ordered { "before" } else { "near" };
+    format!("{} {op} {} within {} {unit}", side(&p.left), side(&p.right), p.within.value)
 }
 
 /// Whether the author left an empty line between two items (kept: it groups related items).

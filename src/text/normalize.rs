@@ -2,8 +2,12 @@
 //! messages (when they are scanned), so that a phrase matches however the customer typed it.
 //!
 //! In order, per character:
-//! 1. Unicode NFKC, per combining sequence (a starter and the marks after it), so `ﬁ` is `fi`, `Ａ` is `A`
-//!    and `é` typed as `e` + combining accent is `é`.
+//! 1. Unicode NFKD, per combining sequence (a starter and the marks after it), so `ﬁ` is `fi` and `Ａ` is
+//!    `A`; then **diacritics fold**: the marks of the Combining Diacritical Marks block (U+0300 to U+036F) are
+//!    dropped, so `é`, `é` typed as `e` + combining accent, and a plain `e` are one letter. Spanish is written
+//!    with and without accents ("corazón", "corazon"), and a phrase author should not have to write both; the
+//!    price is that `ñ` folds to `n` ("año" and "ano" meet), as in every accent-insensitive search. Marks of other
+//!    blocks (Devanagari vowel signs, say) are kept: they are letters, not accents.
 //! 2. Lowercase (full Unicode case mapping).
 //! 3. Curly quotes and apostrophes become `'` and `"`; hyphens and dashes become spaces (so "self-harm" and
 //!    "self harm" are one phrase).
@@ -65,8 +69,8 @@ pub fn normalize(text: &str) -> Normalized {
             rest.next();
         }
         let sequence = text.get(start..end).unwrap_or("");
-        for composed in sequence.nfkc() {
-            for lower in composed.to_lowercase() {
+        for decomposed in sequence.nfkd().filter(|c| !is_diacritic(*c)) {
+            for lower in decomposed.to_lowercase() {
                 push(&mut out, lower, start, end);
             }
         }
@@ -97,9 +101,9 @@ fn push_ascii(out: &mut Normalized, c: char, start: usize) {
     out.last = Some(c);
 }
 
-/// Appends one character, applying steps 3 to 5.
-fn push(out: &mut Normalized, c: char, start: usize, end: usize) {
-    let c = match c {
+/// Step 3: curly quotes and apostrophes made straight, hyphens and dashes made spaces, white space a space.
+fn straighten(c: char) -> char {
+    match c {
         '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{02BC}' | '\u{2032}' | '\u{00B4}' | '`' => {
             '\''
         }
@@ -107,7 +111,37 @@ fn push(out: &mut Normalized, c: char, start: usize, end: usize) {
         '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' => ' ',
         c if c.is_whitespace() => ' ',
         c => c,
-    };
+    }
+}
+
+/// A text normalised as [`normalize`] does, except that ordinary double letters are kept: only runs of three
+/// or more of a letter are cut to two. Stemmers need the word as spelled ("bleeding", "actress"); squeezing
+/// first would change the suffixes they recognise. Used for the stems of words, never for matching bytes.
+pub fn unsqueezed(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut last, mut run) = (None, 0usize);
+    for c in text.nfkd().filter(|c| !is_diacritic(*c)).flat_map(char::to_lowercase).map(straighten) {
+        if last == Some(c) {
+            run += 1;
+            if (c == ' ' && run >= 1) || (c.is_alphabetic() && run >= 2) {
+                continue;
+            }
+        } else {
+            run = 0;
+        }
+        if c == ' ' && last.is_none() {
+            continue;
+        }
+        out.push(c);
+        last = Some(c);
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+/// Appends one character, applying steps 3 to 5.
+fn push(out: &mut Normalized, c: char, start: usize, end: usize) {
+    let c = straighten(c);
     let last = out.last;
     if let Some(prev) = last
         && prev == c
@@ -132,6 +166,11 @@ fn push(out: &mut Normalized, c: char, start: usize, end: usize) {
     out.last = Some(c);
 }
 
+/// Whether a character is an accent that folds away (the Combining Diacritical Marks block).
+fn is_diacritic(c: char) -> bool {
+    ('\u{0300}'..='\u{036F}').contains(&c)
+}
+
 /// Whether a character is part of a word (letters and digits of any script).
 pub fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
@@ -151,8 +190,19 @@ mod tests {
         assert_eq!(n("ﬁle"), "file");
         assert_eq!(n("I DON\u{2019}T   need\tan  Agent"), "i don't ned an agent");
         assert_eq!(n("self-harm"), "self harm");
-        assert_eq!(n("Señor"), "señor");
-        assert_eq!(n("Sen\u{0303}or"), "señor");
+    }
+
+    #[test]
+    fn folds_diacritics_however_they_are_typed() {
+        assert_eq!(n("Señor"), "senor");
+        assert_eq!(n("Sen\u{0303}or"), "senor");
+        assert_eq!(n("ataque al corazón"), n("ataque al corazon"));
+        assert_eq!(n("me envenené"), "me envenene");
+        assert_eq!(n("ÉL SE DESMAYÓ"), "el se desmayo");
+        assert_eq!(n("naïve café"), "naive cafe");
+        // Not accents: kept.
+        assert_eq!(n("किताब"), "किताब");
+        assert_eq!(n("straße"), "straße");
     }
 
     #[test]
@@ -161,6 +211,13 @@ mod tests {
         assert_eq!(n("AGENNNTTT"), n("agent"));
         assert_eq!(n("plzzzz"), n("plz"));
         assert_eq!(n("book"), n("boooook"));
+    }
+
+    #[test]
+    fn unsqueezed_keeps_double_letters_for_stemmers() {
+        assert_eq!(unsqueezed("BLEEEEDING  heavily"), "bleeding heavily");
+        assert_eq!(unsqueezed("Actress’s café"), "actress's cafe");
+        assert_eq!(normalize(&unsqueezed("bleeding")).text, normalize("bleeding").text);
     }
 
     #[test]
