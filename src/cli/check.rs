@@ -9,7 +9,13 @@ use crate::diagnostic::ErrorFormat;
 /// help on how to fix it.
 ///
 /// Errors stop a policy from being used; warnings (lints) point at what is probably a mistake: a rule that can
-/// never fire, a phrase in two tiers, look-alike or invisible characters in a phrase, a rule without `@id`.
+/// never fire, a phrase in two tiers, look-alike or invisible characters in a phrase, a rule without `@id`, a
+/// phrase too generic to stand alone, a slip that makes a phrase match one of another tier.
+///
+/// `--negatives FILE` measures genericness: every phrase of the file that fires on more than `--max-share` of
+/// the negative rows of a labelled CSV (rows whose `mapped_trigger` is `none` or empty, or whose `mapping` is
+/// `none`) is a warning. `--phrases` prints every phrase of the file as it is compared with messages:
+/// normalised, each word with its stem (sets marked `stem`) and whether it takes a slip (sets marked `typos`).
 ///
 /// Exit codes: 0 no errors (warnings allowed unless `--deny-warnings`), 1 errors (or warnings with
 /// `--deny-warnings`), 3 a file could not be read.
@@ -25,6 +31,15 @@ pub struct Args {
     /// Treat warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Print every phrase as it is matched: normalised, with stems and slips.
+    #[arg(long)]
+    pub phrases: bool,
+    /// A labelled CSV whose negative rows measure how generic each phrase is (see above).
+    #[arg(long, value_name = "CSV")]
+    pub negatives: Vec<PathBuf>,
+    /// The share of negative rows, in percent, above which a phrase is too generic.
+    #[arg(long, value_name = "PERCENT", default_value_t = 0.2)]
+    pub max_share: f64,
     /// Where to find packs named by `extends`.
     #[command(flatten)]
     pub packs: PackArgs,
@@ -42,9 +57,27 @@ pub fn run(args: Args) -> Exit {
                 return Exit::Io;
             }
         };
+        let mut output = output;
+        if let (Some(policy), false) = (&output.policy, args.negatives.is_empty()) {
+            let mut negatives = Vec::new();
+            for csv in &args.negatives {
+                match super::score::negative_texts(csv) {
+                    Ok(texts) => negatives.extend(texts),
+                    Err(exit) => return exit,
+                }
+            }
+            let measured = crate::compile::generic_phrases(policy, &negatives, args.max_share / 100.0);
+            output.diagnostics.extend(measured);
+            output.diagnostics.sort_by_key(|d| (d.location.source, d.location.span.start));
+        }
         super::print_diagnostics(&output, args.error_format);
         errors += output.errors();
         warnings += output.warnings();
+        if args.phrases
+            && let Some(policy) = &output.policy
+        {
+            print_phrases(policy);
+        }
     }
     if args.error_format != ErrorFormat::Json {
         eprintln!(
@@ -56,6 +89,38 @@ pub fn run(args: Args) -> Exit {
         );
     }
     if errors > 0 || (args.deny_warnings && warnings > 0) { Exit::Failed } else { Exit::Ok }
+}
+
+/// Every phrase of the local policy, set by set, as it is compared with messages.
+fn print_phrases(policy: &crate::compile::Policy) {
+    for (i, set) in policy.phrase_sets.iter().enumerate() {
+        let phrases: Vec<&crate::compile::policy::PhraseInfo> =
+            policy.phrases.iter().filter(|p| p.set == i as u32 && p.location.source == 0).collect();
+        if phrases.is_empty() || set.side_of.is_some() {
+            continue;
+        }
+        let variation = set.variation;
+        let mut options = Vec::new();
+        if let Some(language) = variation.stem {
+            options.push(format!("stem {}", language.name()));
+        }
+        if variation.typos {
+            options.push("typos".into());
+        }
+        out!(
+            "{}{}",
+            set.name,
+            if options.is_empty() { String::new() } else { format!(" ({})", options.join(", ")) }
+        );
+        for p in phrases {
+            if p.proximity {
+                out!("  {}", p.text);
+                continue;
+            }
+            let shown = crate::text::describe_phrase(&p.text, variation).unwrap_or_else(|_| p.text.clone());
+            out!("  {:<40} {shown}", crate::syntax::print::quote(&p.text));
+        }
+    }
 }
 
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {

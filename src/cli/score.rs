@@ -16,6 +16,12 @@ use crate::eval::{ConversationState, Event, decide};
 /// a TOML file (`--triggers`), e.g. `human_request = ["REQ-HUMAN"]`. With `--mapping-column`, only rows marked
 /// `direct` count as positives and only `none` rows as negatives; `partial` rows are reported apart.
 ///
+/// `--fold K/N` splits the rows into N folds by a hash of their text and keeps fold K; `--fold ^K/N` keeps
+/// every other fold. Tune phrases by reading the misses of some folds and measure on a fold you never read:
+/// the gap between the two is how much the tuning overfitted. A row's fold is 1 + (the first 8 bytes of the
+/// SHA-256 of its text, as a big-endian integer) mod N, so the split is the same on every machine and can be
+/// reproduced outside handrail.
+///
 /// Exit codes: 0 measured, 1 the policy has errors, 2 a column or the mapping is wrong, 3 a file cannot be read.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -37,6 +43,9 @@ pub struct Args {
     /// Score only rows whose COLUMN equals VALUE (may be repeated), e.g. `--filter safety_label=safe`.
     #[arg(long, value_name = "COLUMN=VALUE")]
     pub filter: Vec<String>,
+    /// Keep only fold K of N (`1/5`), or every fold but K (`^1/5`); folds are split by a hash of the text.
+    #[arg(long, value_name = "K/N", value_parser = Fold::parse)]
+    pub fold: Option<Fold>,
     /// List up to N misses and false alarms per trigger.
     #[arg(long, value_name = "N")]
     pub show_errors: Option<usize>,
@@ -46,6 +55,50 @@ pub struct Args {
     /// The policy.
     #[command(flatten)]
     pub policy: PolicyArgs,
+}
+
+/// A fold of the rows: `K/N`, or `^K/N` for every fold but K.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fold {
+    /// The fold, from 1.
+    pub k: u64,
+    /// How many folds.
+    pub n: u64,
+    /// Keep every fold but `k`.
+    pub others: bool,
+}
+
+impl Fold {
+    /// Parses `K/N` or `^K/N`.
+    pub fn parse(spec: &str) -> Result<Fold, String> {
+        let (others, rest) = match spec.strip_prefix('^') {
+            Some(rest) => (true, rest),
+            None => (false, spec),
+        };
+        let bad = || {
+            format!("`{spec}` is not a fold: write K/N (fold K of N, as in 1/5) or ^K/N (every fold but K)")
+        };
+        let (k, n) = rest.split_once('/').ok_or_else(bad)?;
+        let (k, n) =
+            (k.trim().parse::<u64>().map_err(|_| bad())?, n.trim().parse::<u64>().map_err(|_| bad())?);
+        if n < 2 || k < 1 || k > n {
+            return Err(format!("`{spec}`: folds are numbered 1 to N, and N is at least 2"));
+        }
+        Ok(Fold { k, n, others })
+    }
+
+    /// The fold of a text: 1 + (first 8 bytes of its SHA-256, big-endian) mod `n`.
+    pub fn of(text: &str, n: u64) -> u64 {
+        let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(digest.as_ref().get(..8).unwrap_or(&[0; 8]));
+        u64::from_be_bytes(first) % n.max(1) + 1
+    }
+
+    /// Whether a row with this text is kept.
+    pub fn keeps(&self, text: &str) -> bool {
+        (Fold::of(text, self.n) == self.k) != self.others
+    }
 }
 
 /// The trigger mapping file.
@@ -92,6 +145,9 @@ fn ratio(a: u64, b: u64) -> f64 {
 /// The whole measurement.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Score {
+    /// The fold scored, as given (`1/5`, `^1/5`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fold: Option<String>,
     /// Per trigger.
     pub triggers: BTreeMap<String, TriggerScore>,
     /// Negative rows.
@@ -100,6 +156,8 @@ pub struct Score {
     pub negatives_fired: u64,
     /// Rows whose label is not a trigger of the mapping (ignored).
     pub other: u64,
+    /// Rows the CSV reader could not read (counted, never silently dropped).
+    pub unreadable: u64,
 }
 
 impl Score {
@@ -139,7 +197,7 @@ pub fn run(args: Args) -> Exit {
             }
         }
     }
-    let mut score = Score::default();
+    let mut score = Score { fold: args.fold.map(|f| f.to_string()), ..Score::default() };
     for t in triggers.0.keys() {
         score.triggers.insert(t.clone(), TriggerScore::default());
     }
@@ -183,6 +241,9 @@ pub fn run(args: Args) -> Exit {
         score.negatives,
         score.other
     );
+    if score.unreadable > 0 {
+        eprintln!("warning: {} rows could not be read as CSV and were not scored", score.unreadable);
+    }
     if args.show_errors.is_some() {
         for (name, t) in &score.triggers {
             for m in &t.misses {
@@ -194,6 +255,30 @@ pub fn run(args: Args) -> Exit {
         }
     }
     Exit::Ok
+}
+
+/// The texts of the negative rows of a labelled CSV (`text`; `mapped_trigger` `none` or empty, or `mapping`
+/// `none`), for `check --negatives`.
+pub(crate) fn negative_texts(file: &std::path::Path) -> Result<Vec<String>, Exit> {
+    let mut reader = csv::Reader::from_path(file).map_err(|e| {
+        eprintln!("error: cannot read `{}`: {e}", file.display());
+        Exit::Io
+    })?;
+    let headers = reader.headers().map_err(|_| Exit::Io)?.clone();
+    let find = |name: &str| headers.iter().position(|h| h == name);
+    let Some(text) = find("text") else {
+        eprintln!("error: `{}` has no column `text`", file.display());
+        return Err(Exit::Usage);
+    };
+    let (label, mapping) = (find("mapped_trigger"), find("mapping"));
+    let mut texts = Vec::new();
+    for row in reader.records().flatten() {
+        let cell = |c: Option<usize>| c.and_then(|c| row.get(c)).unwrap_or("").trim();
+        if matches!(cell(label), "" | "none") || cell(mapping) == "none" {
+            texts.push(cell(Some(text)).to_string());
+        }
+    }
+    Ok(texts)
 }
 
 /// Scores every row of one file into `score`.
@@ -235,11 +320,17 @@ fn score_file(
     }
     let keep = args.show_errors.unwrap_or(0);
     for row in reader.records() {
-        let Ok(row) = row else { continue };
+        let Ok(row) = row else {
+            score.unreadable += 1;
+            continue;
+        };
         if filters.iter().any(|(c, v)| row.get(*c) != Some(v.as_str())) {
             continue;
         }
         let text = row.get(text_col).unwrap_or("");
+        if args.fold.is_some_and(|f| !f.keeps(text)) {
+            continue;
+        }
         let label = row.get(label_col).unwrap_or("").trim();
         let mapping = mapping_col.and_then(|c| row.get(c)).unwrap_or("direct");
         let event = Event { text: Some(text.to_string()), ..Event::default() };
@@ -288,4 +379,31 @@ fn score_file(
         }
     }
     Ok(())
+}
+
+impl std::fmt::Display for Fold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}/{}", if self.others { "^" } else { "" }, self.k, self.n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_split_every_row_once_and_stably() {
+        assert_eq!(Fold::parse("1/5"), Ok(Fold { k: 1, n: 5, others: false }));
+        assert_eq!(Fold::parse("^2/5"), Ok(Fold { k: 2, n: 5, others: true }));
+        for bad in ["0/5", "6/5", "1/1", "x/5", "1-5", ""] {
+            assert!(Fold::parse(bad).is_err(), "{bad}");
+        }
+        // The fold is fixed by the text alone (the SHA-256 of "hello" begins 2cf24dba5fb0a30e).
+        assert_eq!(Fold::of("hello", 5), 0x2cf2_4dba_5fb0_a30e_u64 % 5 + 1);
+        let (one, rest) = (Fold::parse("1/5").unwrap(), Fold::parse("^1/5").unwrap());
+        let texts: Vec<String> = (0..1000).map(|i| format!("message {i}")).collect();
+        assert!(texts.iter().all(|t| one.keeps(t) != rest.keeps(t)));
+        let kept = texts.iter().filter(|t| one.keeps(t)).count();
+        assert!((150..250).contains(&kept), "{kept} of 1000 in fold 1 of 5");
+    }
 }

@@ -696,6 +696,7 @@ impl Builder {
                 .map(|s| policy::PhraseSetInfo {
                     name: s.name.clone(),
                     len: s.phrases.len() + s.proximities.len(),
+                    variation: s.variation,
                     side_of: None,
                 })
                 .collect(),
@@ -789,6 +790,7 @@ impl Builder {
                             lowered.sets.push(policy::PhraseSetInfo {
                                 name: format!("{} {}", set.name, crate::syntax::print::quote(&text.value)),
                                 len: 1,
+                                variation: set.variation,
                                 side_of: Some(i as u32),
                             });
                             hidden
@@ -810,6 +812,7 @@ impl Builder {
                     text: crate::syntax::print::proximity(prox),
                     location: crate::diagnostic::Location { source: *src, span: *span },
                     reviewed: true,
+                    proximity: true,
                 });
             }
         }
@@ -831,6 +834,7 @@ impl Builder {
                     text: p.text.clone(),
                     location: crate::diagnostic::Location { source: p.source, span: p.span },
                     reviewed: p.reviewed,
+                    proximity: false,
                 });
                 true
             }

@@ -358,3 +358,41 @@ fn ambiguous_routes(b: &mut Builder, defs: &[Definition<'_, ast::Rule>], rules: 
         }
     }
 }
+
+/// The measured form of `generic-phrase`: phrases of the local policy (source 0) that fire on more than
+/// `max_share` of `negatives` (messages that need no person). `@reviewed` phrases are left out.
+pub(crate) fn measured_generic(
+    policy: &super::Policy,
+    negatives: &[String],
+    max_share: f64,
+) -> Vec<CompileError> {
+    let mut fired = vec![0usize; policy.phrases.len()];
+    for text in negatives {
+        let mut seen: Vec<u32> = policy.matcher.scan(text).hits.iter().map(|h| h.phrase).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        for phrase in seen {
+            if let Some(n) = fired.get_mut(phrase as usize) {
+                *n += 1;
+            }
+        }
+    }
+    let total = negatives.len().max(1);
+    policy
+        .phrases
+        .iter()
+        .zip(fired)
+        .filter(|(p, n)| p.location.source == 0 && !p.reviewed && *n as f64 / total as f64 > max_share)
+        .map(|(p, n)| {
+            let why = format!(
+                "it fires on {n} of {} negative messages ({:.2}%, over the {:.2}% allowed)",
+                negatives.len(),
+                n as f64 * 100.0 / total as f64,
+                max_share * 100.0
+            );
+            CompileError::new(K::GenericPhrase(p.text.clone(), why), p.location.source, p.location.span).help(
+                "say what the customer means in more words, or mark it `@reviewed(\"why it may stand alone\")`",
+            )
+        })
+        .collect()
+}

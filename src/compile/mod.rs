@@ -74,6 +74,12 @@ pub fn compile_source(name: &str, text: &str, options: &Options) -> Output {
     Output { policy, diagnostics, sources }
 }
 
+/// The measured lint for phrases too generic to stand alone: each phrase of the local policy that fires on more
+/// than `max_share` (0 to 1) of `negatives`, messages that need no person, as a warning.
+pub fn generic_phrases(policy: &Policy, negatives: &[String], max_share: f64) -> Vec<Diagnostic> {
+    lint::measured_generic(policy, negatives, max_share).iter().map(CompileError::to_diagnostic).collect()
+}
+
 /// Compiles a policy file. An unreadable file is an `Err` with the reason in words.
 pub fn compile_file(path: &Path, options: &Options) -> Result<Output, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;

@@ -59,6 +59,8 @@ pub struct PhraseSetInfo {
     pub name: String,
     /// How many phrases and proximities it has (not counting the sets it includes).
     pub len: usize,
+    /// How its words may vary (`stem`, `typos`).
+    pub variation: crate::text::Variation,
     /// For a side of a proximity written as a quoted phrase, the set whose proximity it is: such a set has no
     /// name of its own and counts only as that side.
     pub side_of: Option<u32>,
@@ -75,6 +77,8 @@ pub struct PhraseInfo {
     pub location: crate::diagnostic::Location,
     /// `@reviewed("...")`: may stand alone although it looks generic.
     pub reviewed: bool,
+    /// Whether it is a proximity rather than a quoted phrase.
+    pub proximity: bool,
 }
 
 /// Urgency of a handoff, lowest first.
