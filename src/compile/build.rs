@@ -636,7 +636,10 @@ impl Builder {
         found.extend(fallback.frustration_phrases);
         found.extend(fallback.dissatisfied_phrases);
         used.extend(
-            found.into_iter().flat_map(|set| super::lint::members(&m.sets, set as usize)).map(|i| i as u32),
+            found
+                .into_iter()
+                .flat_map(|set| super::lint::members(&m.sets, set as usize, true))
+                .map(|i| i as u32),
         );
         super::lint::run(self, root, &m.rules, &rules, &m.sets, &empty, &used);
 

@@ -59,10 +59,10 @@ pub(super) fn run(
             ));
         }
     }
-    let tiers = tiers_of_sets(rules, sets);
+    let tiers = tiers_of_sets(rules, sets, Cond::phrase_sets);
     phrases(b, &tiers, sets);
     proximities(b, sets, empty);
-    generic(b, &tiers, sets);
+    generic(b, &tiers_of_sets(rules, sets, alone), sets);
     typo_collisions(b, &tiers, sets);
     ambiguous_routes(b, defs, rules);
     for (i, set) in sets.iter().enumerate() {
@@ -140,20 +140,20 @@ fn empty_interval(parts: &[Cond]) -> Option<String> {
     })
 }
 
-/// The sets a set is built from: itself, the sets it includes and the named sides of its proximities, directly
-/// or not.
-pub(super) fn members(sets: &[Set], start: usize) -> Vec<usize> {
+/// The sets a set is built from: itself and the sets it includes, directly or not, and, with `sides`, the named
+/// sides of its proximities (whose phrases never match alone).
+pub(super) fn members(sets: &[Set], start: usize, sides: bool) -> Vec<usize> {
     let mut found = vec![start];
     let mut next = 0;
     while let Some(&i) = found.get(next) {
         next += 1;
         let Some(set) = sets.get(i) else { continue };
-        let sides =
-            set.proximities.iter().flat_map(|(p, _, _)| [&p.left, &p.right]).filter_map(|side| match side {
-                ProximitySide::Set(name) => Some(name),
-                ProximitySide::Phrase(_) => None,
-            });
-        for name in set.includes.iter().map(|(name, _)| name).chain(sides) {
+        let named_sides = set.proximities.iter().filter(|_| sides).flat_map(|(p, _, _)| [&p.left, &p.right]);
+        let named_sides = named_sides.filter_map(|side| match side {
+            ProximitySide::Set(name) => Some(name),
+            ProximitySide::Phrase(_) => None,
+        });
+        for name in set.includes.iter().map(|(name, _)| name).chain(named_sides) {
             if let Some(j) = sets.iter().position(|s| s.name == name.text)
                 && !found.contains(&j)
             {
@@ -164,12 +164,13 @@ pub(super) fn members(sets: &[Set], start: usize) -> Vec<usize> {
     found
 }
 
-/// The highest tier whose rules test each set, through the sets that include it.
-fn tiers_of_sets(rules: &[Rule], sets: &[Set]) -> BTreeMap<u32, Tier> {
+/// The highest tier whose rules test each set, through the sets that include it (not through proximities: a
+/// side's phrases never decide alone).
+fn tiers_of_sets(rules: &[Rule], sets: &[Set], tested: fn(&Cond) -> Vec<u32>) -> BTreeMap<u32, Tier> {
     let mut tier_of_set: BTreeMap<u32, Tier> = BTreeMap::new();
     for rule in rules {
-        for set in rule.when.phrase_sets() {
-            for member in members(sets, set as usize) {
+        for set in tested(&rule.when) {
+            for member in members(sets, set as usize, false) {
                 let tier = tier_of_set.entry(member as u32).or_insert(rule.tier);
                 *tier = (*tier).min(rule.tier);
             }
@@ -256,7 +257,22 @@ fn proximities(b: &mut Builder, sets: &[Set], empty: &[bool]) {
     }
 }
 
-/// Phrases of one common word in sets that rules test.
+/// The sets whose phrases alone can make a condition hold: not those under `not`, nor those joined by `and` to
+/// another phrase test (`says denial and says payment` needs both, so neither word stands alone).
+fn alone(c: &Cond) -> Vec<u32> {
+    match c {
+        Cond::Says(set) => vec![*set],
+        Cond::Or(parts) => parts.iter().flat_map(alone).collect(),
+        Cond::And(parts) => {
+            let with_phrases =
+                parts.iter().filter(|p| !p.phrase_sets().is_empty() && !matches!(p, Cond::Not(_)));
+            if with_phrases.count() > 1 { Vec::new() } else { parts.iter().flat_map(alone).collect() }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Phrases of one common word in sets whose phrases alone can fire a rule.
 fn generic(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
     for (i, set) in sets.iter().enumerate() {
         if !tier_of_set.contains_key(&(i as u32)) {
@@ -268,9 +284,9 @@ fn generic(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
             let why = if !one_word {
                 continue;
             } else if crate::text::is_common(&normal) {
-                format!("`{normal}` is one of the most common words in customer messages")
+                "it is one of the most common words in customer messages".to_string()
             } else if normal.trim_end_matches('*').chars().count() <= 2 {
-                format!("`{normal}` is only one or two characters")
+                "it is only one or two characters".to_string()
             } else {
                 continue;
             };

@@ -12,7 +12,9 @@
 //! 3. Curly quotes and apostrophes become `'` and `"`; hyphens and dashes become spaces (so "self-harm" and
 //!    "self harm" are one phrase).
 //! 4. Runs of white space become one space.
-//! 5. **Stretched letters are squeezed**: a letter repeated in a row is kept once ("heeelp" -> "help"). This is
+//! 5. A digit between two letters reads as the letter it looks like ("su1c1dal" is "suicidal"): 0 o, 1 i,
+//!    3 e, 4 a, 5 s, 7 t. Numbers ("911", "24/7", "401k") are untouched.
+//! 6. **Stretched letters are squeezed**: a letter repeated in a row is kept once ("heeelp" -> "help"). This is
 //!    applied to every repeated letter, ordinary doubles included ("book" -> "bok"), on both sides: since the
 //!    phrase is squeezed too, "book" still matches "book", and "boooook" matches it as well. The price is that a
 //!    few distinct words collide ("to"/"too", "of"/"off"), which matters little for phrases of several words.
@@ -56,7 +58,16 @@ pub fn normalize(text: &str) -> Normalized {
         let next_is_mark =
             rest.peek().is_some_and(|(_, n)| !n.is_ascii() && canonical_combining_class(*n) != 0);
         if c.is_ascii() && !next_is_mark {
-            push_ascii(&mut out, c.to_ascii_lowercase(), start);
+            let c = match leet(c) {
+                Some(letter)
+                    if out.last.is_some_and(char::is_alphabetic)
+                        && rest.peek().is_some_and(|(_, n)| n.is_alphabetic()) =>
+                {
+                    letter
+                }
+                _ => c.to_ascii_lowercase(),
+            };
+            push_ascii(&mut out, c, start);
             continue;
         }
         // A combining sequence: this character and the non-starters that follow it.
@@ -166,6 +177,20 @@ fn push(out: &mut Normalized, c: char, start: usize, end: usize) {
     out.last = Some(c);
 }
 
+/// The letter a digit stands for when it is written inside a word ("su1c1dal", "h3lp"): only between two
+/// letters, so numbers ("911", "24/7", "401k") are left as they are.
+fn leet(c: char) -> Option<char> {
+    match c {
+        '0' => Some('o'),
+        '1' => Some('i'),
+        '3' => Some('e'),
+        '4' => Some('a'),
+        '5' => Some('s'),
+        '7' => Some('t'),
+        _ => None,
+    }
+}
+
 /// Whether a character is an accent that folds away (the Combining Diacritical Marks block).
 fn is_diacritic(c: char) -> bool {
     ('\u{0300}'..='\u{036F}').contains(&c)
@@ -211,6 +236,14 @@ mod tests {
         assert_eq!(n("AGENNNTTT"), n("agent"));
         assert_eq!(n("plzzzz"), n("plz"));
         assert_eq!(n("book"), n("boooook"));
+    }
+
+    #[test]
+    fn digits_inside_words_read_as_letters() {
+        assert_eq!(n("su1c1dal thoughts"), n("suicidal thoughts"));
+        assert_eq!(n("h3lp"), "help");
+        assert_eq!(n("call 911 24/7 or 401k"), "cal 911 24/7 or 401k");
+        assert_eq!(n("a1c"), "aic");
     }
 
     #[test]
