@@ -599,7 +599,7 @@ impl Builder {
             return None;
         }
         let set_names: Vec<String> = m.sets.iter().map(|s| s.name.clone()).collect();
-        let (builder, phrases, phrase_sets, empty) = self.phrase_sets(&m.sets, &set_names);
+        let (mut builder, phrases, phrase_sets, empty) = self.phrase_sets(&m.sets, &set_names);
         let disclaimer_names: Vec<String> = m.disclaimers.iter().map(|d| d.node.name.text.clone()).collect();
 
         // Rules, then their precedence order, then everything that may say `matched <rule>`.
@@ -635,6 +635,13 @@ impl Builder {
         retention.iter().for_each(|r: &policy::Retention| found.extend(r.when.phrase_sets()));
         found.extend(fallback.frustration_phrases);
         found.extend(fallback.dissatisfied_phrases);
+        // Sets a condition tests, through the sets they include: only their hits are asked about negation.
+        let tested: std::collections::HashSet<u32> = found
+            .iter()
+            .flat_map(|set| super::lint::members(&m.sets, *set as usize, false))
+            .map(|i| i as u32)
+            .collect();
+        (0..phrase_sets.len() as u32).filter(|s| !tested.contains(s)).for_each(|s| builder.quiet(s));
         used.extend(
             found
                 .into_iter()

@@ -47,6 +47,9 @@ pub const SLIP_MIN_LETTERS: usize = 5;
 /// [`SLIP_MIN_LETTERS`]) may have two neighbouring letters swapped ("chest pian"): the other words anchor it.
 pub const SWAP_MIN_LETTERS: usize = 4;
 
+/// In a stemmed set, words shorter than this are matched as written.
+pub const MIN_STEM_LETTERS: usize = 4;
+
 /// The most words a proximity may allow between its two sides.
 pub const MAX_PROXIMITY_WORDS: u32 = 10;
 
@@ -181,14 +184,15 @@ impl WordTest {
         self.stem.is_none() && self.slip == Slip::None
     }
 
-    /// Whether `word` of the message (normalised; `spelled` gives it with its double letters) is this word.
-    /// Spends the phrase's one slip if it takes it.
-    fn accepts(&self, word: &str, spelled: impl FnOnce() -> String, slip_left: &mut bool) -> bool {
+    /// Whether the message's word at `start..end` of the normalised text is this word. Spends the phrase's one
+    /// slip if it takes it.
+    fn accepts(&self, stems: &mut Stems<'_>, start: usize, end: usize, slip_left: &mut bool) -> bool {
+        let Some(word) = stems.norm.text.get(start..end) else { return false };
         if word == self.word {
             return true;
         }
         if let Some((language, stem)) = &self.stem
-            && language.stemmer().stem(&spelled()) == stem.as_str()
+            && stems.stem(*language, start, end) == stem.as_str()
         {
             return true;
         }
@@ -255,6 +259,7 @@ pub struct MatcherBuilder {
     patterns: Vec<(String, Entry)>,
     proximities: Vec<(Proximity, u32)>,
     includes: Vec<(u32, u32)>,
+    quiet: Vec<u32>,
     phrases: u32,
 }
 
@@ -282,6 +287,12 @@ impl MatcherBuilder {
         }
         self.phrases += 1;
         Ok(index)
+    }
+
+    /// Marks a set whose hits only ever serve as a side of a proximity or as part of a set that a rule does not
+    /// test: no rule asks whether they are negated, so the scan does not work it out.
+    pub fn quiet(&mut self, set: u32) {
+        self.quiet.push(set);
     }
 
     /// Makes every hit of `inner` count for `outer` as well (a set built from other sets).
@@ -347,9 +358,11 @@ impl MatcherBuilder {
                 }
             }
         }
+        let quiet = (0..sets as u32).map(|s| self.quiet.contains(&s)).collect();
         Ok(Matcher {
             automaton,
             by_pattern,
+            quiet,
             forms: self.forms,
             proximities: self.proximities,
             counts_for,
@@ -392,6 +405,8 @@ pub struct Matcher {
     counts_for: Vec<Vec<u32>>,
     /// For each set, the proximities one of whose sides its hits can be.
     sides: Vec<Vec<u32>>,
+    /// For each set, whether no rule asks if its hits are negated.
+    quiet: Vec<bool>,
     phrases: u32,
 }
 
@@ -406,6 +421,10 @@ impl Matcher {
         self.phrases == 0
     }
 
+    fn negation_matters(&self, set: u32) -> bool {
+        !self.quiet.get(set as usize).copied().unwrap_or(false)
+    }
+
     /// Whether a hit of set `hit_set` counts for set `set` (it is that set, or `set` includes it).
     pub fn counts_for(&self, hit_set: u32, set: u32) -> bool {
         self.counts_for.get(hit_set as usize).is_some_and(|sets| sets.binary_search(&set).is_ok())
@@ -414,7 +433,8 @@ impl Matcher {
     /// Finds every occurrence of every phrase in `text`.
     pub fn scan(&self, text: &str) -> Scan {
         let norm = normalize(text);
-        let mut hits: Vec<Hit> = Vec::new();
+        let mut stems = Stems { original: text, norm: &norm, known: Vec::new() };
+        let mut hits: Vec<Hit> = Vec::with_capacity(16);
         // Where each hit lies in the normalised text, for proximities.
         let mut at: Vec<Range<usize>> = Vec::new();
         for m in self.automaton.find_overlapping_iter(norm.text.as_str()) {
@@ -424,7 +444,7 @@ impl Matcher {
             }
             for entry in entries {
                 let Some(form) = self.forms.get(entry.form as usize) else { continue };
-                let Some(end) = verify(text, &norm, m.end(), *entry, form) else { continue };
+                let Some(end) = verify(&mut stems, m.end(), *entry, form) else { continue };
                 let span = norm.original(m.start(), end);
                 // A phrase found twice at one place (by its stem and by a slip, say) is one hit.
                 if hits.iter().any(|h| h.phrase == form.phrase && h.span == span) {
@@ -434,7 +454,7 @@ impl Matcher {
                     set: form.set,
                     phrase: form.phrase,
                     span,
-                    negated: negation::negated(&norm.text, m.start()),
+                    negated: self.negation_matters(form.set) && negation::negated(&norm.text, m.start()),
                     parts: None,
                 });
                 if !self.proximities.is_empty() {
@@ -455,17 +475,26 @@ impl Matcher {
         candidates.sort_unstable();
         candidates.dedup();
         let atoms = hits.len();
+        // The hits of each side, found once per proximity: the pairing below is then over the few hits of the
+        // two sides, not over every hit twice.
+        let mut lefts: Vec<usize> = Vec::new();
+        let mut rights: Vec<usize> = Vec::new();
         for p in candidates {
             let Some((prox, phrase)) = self.proximities.get(p as usize) else { continue };
-            for i in 0..atoms {
-                let Some(a) = hits.get(i) else { continue };
-                if !self.counts_for(a.set, prox.left) {
-                    continue;
+            lefts.clear();
+            rights.clear();
+            for (i, h) in hits.iter().take(atoms).enumerate() {
+                if self.counts_for(h.set, prox.left) {
+                    lefts.push(i);
                 }
+                if self.counts_for(h.set, prox.right) {
+                    rights.push(i);
+                }
+            }
+            for &i in &lefts {
                 let mut best: Option<(usize, usize, usize)> = None;
-                for j in 0..atoms {
-                    let Some(b) = hits.get(j) else { continue };
-                    if i == j || !self.counts_for(b.set, prox.right) {
+                for &j in &rights {
+                    if i == j {
                         continue;
                     }
                     let (Some(ra), Some(rb)) = (at.get(i), at.get(j)) else { continue };
@@ -497,7 +526,7 @@ impl Matcher {
                 let hit = Hit {
                     set: prox.set,
                     phrase: *phrase,
-                    negated: negation::negated(&norm.text, rf.start),
+                    negated: self.negation_matters(prox.set) && negation::negated(&norm.text, rf.start),
                     parts: Some([hf.span.clone(), hs.span.clone()]),
                     span,
                 };
@@ -512,12 +541,32 @@ impl Matcher {
     }
 }
 
-/// Checks what follows a pattern that matched up to `at` in the normalised text of `original`. Returns where the
-/// phrase ends in the normalised text.
-fn verify(original: &str, norm: &Normalized, mut at: usize, entry: Entry, form: &Form) -> Option<usize> {
-    let text = norm.text.as_str();
-    let spelled =
-        |start: usize, end: usize| move || unsqueezed(original.get(norm.original(start, end)).unwrap_or(""));
+/// The stems of a message's words, computed once per word and language however many phrases ask.
+struct Stems<'a> {
+    original: &'a str,
+    norm: &'a Normalized,
+    /// (start of the word in the normalised text, language, stem of the word as spelled).
+    known: Vec<(usize, Language, String)>,
+}
+
+impl Stems<'_> {
+    fn stem(&mut self, language: Language, start: usize, end: usize) -> &str {
+        let at = match self.known.iter().position(|(s, l, _)| *s == start && *l == language) {
+            Some(at) => at,
+            None => {
+                let spelled = unsqueezed(self.original.get(self.norm.original(start, end)).unwrap_or(""));
+                self.known.push((start, language, language.stem(&spelled)));
+                self.known.len() - 1
+            }
+        };
+        self.known.get(at).map_or("", |(_, _, stem)| stem.as_str())
+    }
+}
+
+/// Checks what follows a pattern that matched up to `at` in the normalised text. Returns where the phrase ends in
+/// the normalised text.
+fn verify(stems: &mut Stems<'_>, mut at: usize, entry: Entry, form: &Form) -> Option<usize> {
+    let text = stems.norm.text.as_str();
     let mut slip_left = form.typos && !entry.slipped;
     let mut started = false;
     for step in &form.steps {
@@ -543,14 +592,14 @@ fn verify(original: &str, norm: &Normalized, mut at: usize, entry: Entry, form: 
                 }
                 let start = at.checked_sub(usize::from(entry.partial))?;
                 let end = at + word_len(text, at);
-                if !test.accepts(text.get(start..end)?, spelled(start, end), &mut slip_left) {
+                if !test.accepts(stems, start, end, &mut slip_left) {
                     return None;
                 }
                 at = end;
             }
             Step::Word(test) => {
                 let end = at + word_len(text, at);
-                if end == at || !test.accepts(text.get(at..end)?, spelled(at, end), &mut slip_left) {
+                if end == at || !test.accepts(stems, at, end, &mut slip_left) {
                     return None;
                 }
                 at = end;
@@ -671,17 +720,19 @@ fn slip_variants(word: &str, slip: Slip) -> Vec<String> {
     variants
 }
 
-/// The first letters (normalised) every word with this stem begins with. Snowball stems change at most the last
-/// letter of what they keep, except "dying", "lying" and "tying", whose stems end in "ie". Checked on the
-/// Snowball project's English and Spanish vocabularies (29,417 and 28,390 words): every word begins with one
-/// of its stem's anchors.
+/// The first letters (normalised) every word with this stem begins with: the stem itself, or the stem without its
+/// last letter when that letter is one Snowball writes in place of another (`happy` -> `happi`, `hoping` ->
+/// `hope`, `capability` -> `capabl`, Spanish `-encia` -> `-ent`: i, e, l, y, t), and "dying", "lying" and
+/// "tying", whose stems end in "ie". Checked on the Snowball project's English and Spanish vocabularies (29,417
+/// and 28,390 words): every word begins with one of its stem's anchors. Longer anchors mean fewer words stemmed
+/// per message.
 fn stem_anchors(stem: &str) -> Vec<String> {
     let mut anchors = Vec::new();
     if let Some(base) = stem.strip_suffix("ie").filter(|b| !b.is_empty()) {
         anchors.push(normalize(&format!("{base}y")).text);
     }
     let mut chars: Vec<char> = normalize(stem).text.chars().collect();
-    if chars.len() >= 3 {
+    if chars.len() >= 3 && chars.last().is_some_and(|c| "ielyt".contains(*c)) {
         chars.pop();
     }
     anchors.push(chars.into_iter().collect());
@@ -796,9 +847,11 @@ fn word_test(word: &str, spelled: Option<&String>, variation: Variation, words_i
     } else {
         Slip::None
     };
+    // Words under four letters are matched as written: their inflections are few and irregular ("be", "is"),
+    // and stemming them would make every short word of a message a candidate.
     let stem = variation
         .stem
-        .filter(|_| alphabetic)
+        .filter(|_| alphabetic && letters >= MIN_STEM_LETTERS)
         .map(|language| (language, language.stem(spelled.map_or(word, String::as_str))));
     WordTest { word: word.to_string(), stem, slip }
 }
@@ -1090,11 +1143,13 @@ mod tests {
     #[test]
     fn stems_match_inflections() {
         let english = Variation { stem: Some(Language::English), typos: false };
-        let m = matcher_with(&[(0, "bleeding heavily"), (1, "die"), (2, "overdose")], english);
+        let m = matcher_with(&[(0, "bleeding heavily"), (1, "hurt"), (2, "overdose"), (3, "die")], english);
         assert_eq!(found(&m, "it bleeds heavily"), vec!["bleeds heavily"]);
         // A stemmer strips suffixes; irregular forms ("bled") are words of their own.
         assert!(found(&m, "he bled heavily").is_empty());
-        assert_eq!(found(&m, "I am dying"), vec!["dying"]);
+        assert_eq!(found(&m, "it hurts a lot"), vec!["hurts"]);
+        // Words under four letters are matched as written (MIN_STEM_LETTERS).
+        assert!(found(&m, "I am dying").is_empty());
         assert_eq!(found(&m, "she overdosed"), vec!["overdosed"]);
         assert!(found(&m, "bleeding hearts").is_empty());
         let spanish = Variation { stem: Some(Language::Spanish), typos: false };
