@@ -42,7 +42,7 @@ pub enum NoteError {
 }
 
 fn key_id(name: &str, public: &[u8]) -> [u8; 4] {
-    let mut data = Vec::with_capacity(name.len() + 2 + public.len());
+    let mut data = Vec::with_capacity(name.len().saturating_add(2).saturating_add(public.len()));
     data.extend_from_slice(name.as_bytes());
     data.push(b'\n');
     data.push(ED25519_TYPE);
@@ -209,9 +209,12 @@ pub fn open(note: &[u8], verifiers: &[Verifier]) -> Result<Opened, NoteError> {
     if note.chars().any(|c| c.is_control() && c != '\n') {
         return Err(NoteError::Malformed("control character"));
     }
-    let split = note.rfind("\n\n").ok_or(NoteError::Malformed("no signature block"))?;
-    let text = note.get(..split + 1).ok_or(NoteError::Malformed("no text"))?;
-    let block = note.get(split + 2..).ok_or(NoteError::Malformed("no signatures"))?;
+    let (text, block) = note
+        .rfind("\n\n")
+        .and_then(|split| note.split_at_checked(split.checked_add(1)?))
+        .ok_or(NoteError::Malformed("no signature block"))?;
+    // `block` starts with the blank line's `\n`.
+    let block = block.strip_prefix('\n').ok_or(NoteError::Malformed("no signatures"))?;
     if block.is_empty() || !block.ends_with('\n') {
         return Err(NoteError::Malformed("signature block must end with a newline"));
     }

@@ -68,7 +68,7 @@ impl Report {
     }
 
     fn problem(&mut self, seq: Option<u64>, what: impl Into<String>) {
-        self.problems.push(Problem { seq, line: seq.map(|s| s + 1), what: what.into() });
+        self.problems.push(Problem { seq, line: seq.map(|s| s.saturating_add(1)), what: what.into() });
     }
 }
 
@@ -191,7 +191,7 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
             }
             Some(_) => {}
         }
-        report.checkpoints_verified += 1;
+        report.checkpoints_verified = report.checkpoints_verified.saturating_add(1);
         report.signed_size = report.signed_size.max(size);
         for label in opened.verified {
             if !report.keys.contains(&label) {
@@ -241,20 +241,16 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
 
     // 4. Payloads against their commitments (hashed on all cores); erasures against their records.
     let matches = parallel_map(&with_payload, |(_, p)| {
-        let start = p.offset as usize;
-        let region = start.checked_add(SALT_LEN + p.length as usize).and_then(|end| payloads.get(start..end));
-        region.is_some_and(|r| {
-            let (salt, payload) = r.split_at(SALT_LEN);
-            commitment(&<[u8; SALT_LEN]>::try_from(salt).unwrap_or_default(), payload) == p.commitment
-        })
+        p.slice(&payloads)
+            .and_then(|r| r.split_first_chunk::<SALT_LEN>())
+            .is_some_and(|(salt, payload)| commitment(salt, payload) == p.commitment)
     });
     for ((s, p), matched) in with_payload.iter().zip(matches) {
-        let start = p.offset as usize;
-        let region = start.checked_add(SALT_LEN + p.length as usize).and_then(|end| payloads.get(start..end));
+        let region = p.slice(&payloads);
         let zeroed = region.is_none_or(|r| r.iter().all(|b| *b == 0));
         match (erased.remove(s), region) {
             (Some((by, why)), _) if zeroed => {
-                report.payloads_erased += 1;
+                report.payloads_erased = report.payloads_erased.saturating_add(1);
                 report.erasures.push((*s, by, why));
             }
             (Some((by, _)), _) => report.problem(
@@ -264,7 +260,9 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
             (None, _) if zeroed => {
                 report.problem(Some(*s), "the payload is missing, and no erasure record explains it")
             }
-            (None, Some(_)) if matched => report.payloads_verified += 1,
+            (None, Some(_)) if matched => {
+                report.payloads_verified = report.payloads_verified.saturating_add(1)
+            }
             (None, Some(_)) => {
                 report.problem(Some(*s), "the payload does not match its commitment: it was changed")
             }
@@ -333,7 +331,7 @@ fn walk(
                         Ok(v) => rotations.push((r.seq, v)),
                         Err(e) => report.problem(Some(r.seq), format!("the rotated key cannot be read: {e}")),
                     },
-                    Body::Recovery { .. } => report.recoveries += 1,
+                    Body::Recovery { .. } => report.recoveries = report.recoveries.saturating_add(1),
                     _ => {}
                 },
                 Err(e) => report.problem(Some(seq), format!("the record cannot be read: {e}")),

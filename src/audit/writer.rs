@@ -197,13 +197,13 @@ impl AuditLog {
 
         let mut good_end = 0usize;
         let mut cause = None;
-        let mut start = 0usize;
-        while start < bytes.len() {
-            let Some(newline) = bytes.get(start..).and_then(|b| memchr::memchr(b'\n', b)) else {
+        let mut rest = bytes.as_slice();
+        while !rest.is_empty() {
+            let Some((line, after)) = memchr::memchr(b'\n', rest).and_then(|n| rest.split_at_checked(n))
+            else {
                 cause = Some("a torn last line".to_string());
                 break;
             };
-            let line = bytes.get(start..start + newline).unwrap_or_default();
             let seq = self.next_seq;
             let problem = match record::head(line) {
                 None => Some("a line that is not a record".to_string()),
@@ -211,14 +211,12 @@ impl AuditLog {
                 Some(h) if !self.prev.is_hex(h.prev) => {
                     Some("a record whose prev does not match".to_string())
                 }
-                Some(h) => match h.payload {
-                    Some(p) if p.offset + SALT_LEN as u64 + p.length > payload_len => {
-                        Some("a record whose payload was never written".to_string())
-                    }
-                    Some(p) => {
-                        self.payload_end = self.payload_end.max(p.offset + SALT_LEN as u64 + p.length);
+                Some(h) => match h.payload.map(|p| p.region().map(|r| r.end)) {
+                    Some(Some(end)) if end <= payload_len => {
+                        self.payload_end = self.payload_end.max(end);
                         None
                     }
+                    Some(_) => Some("a record whose payload was never written".to_string()),
                     None => None,
                 },
             };
@@ -226,7 +224,7 @@ impl AuditLog {
                 if seq < signed {
                     return Err(AuditError::Damaged(format!(
                         "record {seq} (line {}) is {problem}, at or before the signed checkpoint of size {signed}; the log will not be repaired",
-                        seq + 1
+                        seq.saturating_add(1)
                     )));
                 }
                 cause = Some(problem);
@@ -235,9 +233,10 @@ impl AuditLog {
             let hash = leaf_hash(line);
             self.range.push(hash);
             self.prev = hash;
-            self.next_seq += 1;
-            start += newline + 1;
-            good_end = start;
+            self.next_seq = self.next_seq.saturating_add(1);
+            // `after` starts with the newline.
+            rest = after.get(1..).unwrap_or_default();
+            good_end = bytes.len().saturating_sub(rest.len());
             if let Some(c) = &checkpoint
                 && self.next_seq == c.size
                 && self.range.root() != c.root
@@ -256,7 +255,7 @@ impl AuditLog {
         }
         self.durable = self.next_seq;
         self.checkpointed = signed;
-        let log_cut = (bytes.len() - good_end) as u64;
+        let log_cut = bytes.len().saturating_sub(good_end) as u64;
         let payload_cut = payload_len.saturating_sub(self.payload_end);
         if log_cut > 0 || payload_cut > 0 {
             self.log
@@ -340,10 +339,19 @@ impl AuditLog {
         ring::rand::SecureRandom::fill(&self.random, &mut salt)
             .map_err(|_| AuditError::Damaged("no randomness available for a salt".into()))?;
         let offset = self.payload_end;
+        let length = u64::try_from(payload.len()).ok();
+        let end = length
+            .and_then(|n| n.checked_add(SALT_LEN as u64))
+            .and_then(|n| offset.checked_add(n))
+            .ok_or_else(|| AuditError::Damaged("the payload file would pass 2^64 bytes".into()))?;
         self.payload_buf.extend_from_slice(&salt);
         self.payload_buf.extend_from_slice(payload);
-        self.payload_end += (SALT_LEN + payload.len()) as u64;
-        Ok(PayloadRef { offset, length: payload.len() as u64, commitment: commitment(&salt, payload).hex() })
+        self.payload_end = end;
+        Ok(PayloadRef {
+            offset,
+            length: length.unwrap_or_default(),
+            commitment: commitment(&salt, payload).hex(),
+        })
     }
 
     fn push(&mut self, time: DateTime<Utc>, body: Body) -> u64 {
@@ -354,7 +362,8 @@ impl AuditLog {
         let hash = leaf_hash(&line);
         self.range.push(hash);
         self.prev = hash;
-        self.next_seq += 1;
+        // A log of 2^64 records cannot be written (each takes a line of a file).
+        self.next_seq = self.next_seq.saturating_add(1);
         self.log_buf.extend_from_slice(&line);
         self.log_buf.push(b'\n');
         seq
@@ -389,7 +398,7 @@ impl AuditLog {
             self.log_buf.clear();
         }
         self.durable = self.next_seq;
-        let due = self.durable - self.checkpointed >= self.options.checkpoint_every
+        let due = self.durable.saturating_sub(self.checkpointed) >= self.options.checkpoint_every
             || (self.durable > self.checkpointed
                 && self.checkpointed_at.elapsed() >= self.options.checkpoint_interval);
         if due {
@@ -499,13 +508,16 @@ impl AuditLog {
     fn complete_erasures(&mut self) -> Result<(), AuditError> {
         let log_path = self.dir.join(files::LOG);
         let log = std::fs::read(&log_path).map_err(|e| AuditError::io(&log_path, e))?;
-        let mut payloads: std::collections::HashMap<u64, (u64, u64)> = std::collections::HashMap::new();
+        let mut payloads: std::collections::HashMap<u64, std::ops::Range<u64>> =
+            std::collections::HashMap::new();
         let mut listed: Vec<u64> = Vec::new();
         for line in log.split(|b| *b == b'\n') {
             let Some(head) = record::head(line) else { continue };
             match (head.kind, head.payload) {
                 (_, Some(p)) => {
-                    payloads.insert(head.seq, (p.offset, p.length));
+                    if let Some(region) = p.region() {
+                        payloads.insert(head.seq, region);
+                    }
                 }
                 (b"erasure" | b"retention_purge", None) => {
                     if let Ok(r) = serde_json::from_slice::<Record>(line)
@@ -524,10 +536,15 @@ impl AuditLog {
         let path = self.dir.join(files::PAYLOADS);
         let overwrite =
             OpenOptions::new().read(true).write(true).open(&path).map_err(|e| AuditError::io(&path, e))?;
+        let file_len = overwrite.metadata().map_err(|e| AuditError::io(&path, e))?.len();
         let mut changed = false;
         for seq in listed {
-            let Some(&(offset, length)) = payloads.get(&seq) else { continue };
-            let mut current = vec![0u8; SALT_LEN + length as usize];
+            let Some(region) = payloads.get(&seq) else { continue };
+            // The region must lie inside the file: a hostile length must not size an allocation.
+            let len = usize::try_from(region.end.saturating_sub(region.start)).ok();
+            let Some(len) = len.filter(|_| region.end <= file_len) else { continue };
+            let offset = region.start;
+            let mut current = vec![0u8; len];
             if overwrite.read_exact_at(&mut current, offset).is_err() || current.iter().all(|b| *b == 0) {
                 continue;
             }

@@ -1,5 +1,8 @@
 //! `handrail audit`: keys, verification, proofs, and the operations on a log (show, erase, purge, rotate-key).
 
+// Proofs and logs handed to these commands are hostile input, as in `crate::audit`.
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};

@@ -1,7 +1,7 @@
 //! The sample logs under `audit/samples/`, each checked against its expected verdict with the sample key.
 //! `regenerate_samples` (ignored) rebuilds them: `cargo test --test audit -- --ignored regenerate_samples`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use handrail::audit::{self, AuditLog, Signer, Verifier, VerifyOptions, files};
 
@@ -64,17 +64,6 @@ fn the_erasure_sample_verifies_and_reports_what_was_erased() {
     assert!(report.erasures.iter().any(|(_, _, why)| why.contains("data subject request")));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to.join(files::CHECKPOINTS)).unwrap();
-    for name in [files::LOG, files::PAYLOADS, files::CHECKPOINT] {
-        std::fs::copy(from.join(name), to.join(name)).unwrap();
-    }
-    for entry in std::fs::read_dir(from.join(files::CHECKPOINTS)).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(files::CHECKPOINTS).join(entry.file_name())).unwrap();
-    }
-}
-
 #[test]
 #[ignore = "rebuilds audit/samples; run by hand"]
 fn regenerate_samples() {
@@ -94,10 +83,10 @@ fn regenerate_samples() {
         log.commit().unwrap();
     }
     log.close().unwrap();
-    copy_dir(tmp.path(), &root.join("valid"));
+    crate::copy_dir(tmp.path(), &root.join("valid"));
 
     // tampered: one character of record 4's text changed (its hash no longer matches record 5's prev).
-    copy_dir(tmp.path(), &root.join("tampered"));
+    crate::copy_dir(tmp.path(), &root.join("tampered"));
     let path = root.join("tampered").join(files::LOG);
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -105,7 +94,7 @@ fn regenerate_samples() {
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
 
     // truncated: the auditor kept the checkpoint of all 12; the log was cut to 8 and its checkpoints rolled back.
-    copy_dir(tmp.path(), &root.join("truncated"));
+    crate::copy_dir(tmp.path(), &root.join("truncated"));
     std::fs::copy(tmp.path().join(files::CHECKPOINT), root.join("truncated-auditor-checkpoint.note"))
         .unwrap();
     let dir = root.join("truncated");
@@ -127,5 +116,5 @@ fn regenerate_samples() {
     log.erase("c1", "data subject request #2026-114").unwrap();
     log.purge(chrono::DateTime::parse_from_rfc3339("2026-01-02T12:00:00Z").unwrap().to_utc()).unwrap();
     log.close().unwrap();
-    copy_dir(tmp.path(), &root.join("erasures"));
+    crate::copy_dir(tmp.path(), &root.join("erasures"));
 }
