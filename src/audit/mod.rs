@@ -20,6 +20,7 @@
 pub mod hash;
 pub mod merkle;
 pub mod note;
+pub mod proof;
 pub mod record;
 pub mod verify;
 mod writer;

@@ -8,10 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::Exit;
-use crate::audit::hash::Hash;
-use crate::audit::{
-    self, AuditLog, Checkpoint, Signer, Verifier, VerifyOptions, WriterOptions, files, merkle, note,
-};
+use crate::audit::{self, AuditLog, Signer, Verifier, VerifyOptions, WriterOptions, files};
 
 /// Work with the tamper-evident audit log: create keys, verify a log, prove one record, erase and purge payloads.
 ///
@@ -62,17 +59,23 @@ pub enum Command {
         /// The record to prove.
         #[arg(required_unless_present = "since")]
         seq: Option<u64>,
-        /// Prove the latest checkpoint extends the log as it was at this size.
-        #[arg(long, conflicts_with = "seq")]
+        /// Prove the latest checkpoint extends the log as it was at this size (at least 1: every log extends
+        /// the empty one).
+        #[arg(long, conflicts_with = "seq", value_parser = clap::value_parser!(u64).range(1..))]
         since: Option<u64>,
     },
-    /// Check a proof printed by `prove`: the signature of its checkpoint and the proof itself.
+    /// Check a proof printed by `prove`: the signature of its checkpoint, that its sizes are the checkpoint's,
+    /// that an inclusion proof's record is the one proven, and the proof itself.
     CheckProof {
         /// The proof (JSON).
         proof: PathBuf,
-        /// The log's public key (a `.pub` file or the key itself).
-        #[arg(long, value_name = "PUB")]
-        key: String,
+        /// The log's public key (a `.pub` file or the key itself); may be repeated.
+        #[arg(long, required = true, value_name = "PUB")]
+        key: Vec<String>,
+        /// A checkpoint you kept: a consistency proof must start from it (so the latest checkpoint provably
+        /// extends what you saw), an inclusion proof must be against it.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
         /// For an inclusion proof: the record's exact line, to check it is the one proven.
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
@@ -225,57 +228,21 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
             Ok(if report.ok() { Exit::Ok } else { Exit::Failed })
         }
         Command::Prove { dir, seq, since } => {
-            let (leaves, lines) = leaves(&dir)?;
-            let latest = std::fs::read(dir.join(files::CHECKPOINT)).map_err(|e| {
-                Failure(Exit::Failed, format!("the log has no checkpoint to prove against: {e}"))
-            })?;
-            let text = String::from_utf8_lossy(&latest).to_string();
-            let body = text.split("\n\n").next().unwrap_or("").to_string() + "\n";
-            let cp = Checkpoint::parse(&body).map_err(|e| Failure(Exit::Failed, e.to_string()))?;
-            let size = usize::try_from(cp.size).unwrap_or(usize::MAX);
-            let covered = leaves.get(..size).ok_or_else(|| {
-                Failure(Exit::Failed, "the checkpoint covers more records than the log has".into())
-            })?;
             let proof = match (seq, since) {
-                (Some(seq), _) => {
-                    let index = usize::try_from(seq).unwrap_or(usize::MAX);
-                    let leaf = covered.get(index).ok_or_else(|| {
-                        Failure(
-                            Exit::Failed,
-                            format!(
-                                "record {seq} is not covered by the latest checkpoint (size {})",
-                                cp.size
-                            ),
-                        )
-                    })?;
-                    serde_json::json!({
-                        "type": "inclusion", "seq": seq, "tree_size": cp.size,
-                        "leaf_hash": leaf.hex(), "record": lines.get(index),
-                        "proof": merkle::inclusion_proof(index, covered).iter().map(Hash::hex).collect::<Vec<_>>(),
-                        "checkpoint": text,
-                    })
-                }
-                (None, Some(old)) => {
-                    let m = usize::try_from(old).unwrap_or(usize::MAX);
-                    let old_leaves = covered.get(..m).ok_or_else(|| {
-                        Failure(
-                            Exit::Failed,
-                            format!("size {old} is larger than the checkpoint's {}", cp.size),
-                        )
-                    })?;
-                    serde_json::json!({
-                        "type": "consistency", "size1": old, "size2": cp.size,
-                        "root1": merkle::root(old_leaves).hex(),
-                        "proof": merkle::consistency_proof(m, covered).iter().map(Hash::hex).collect::<Vec<_>>(),
-                        "checkpoint": text,
-                    })
-                }
+                (Some(seq), _) => audit::proof::inclusion(&dir, seq),
+                (None, Some(since)) => audit::proof::consistency(&dir, since),
                 (None, None) => return Err(Failure(Exit::Usage, "give a SEQ or --since".into())),
             };
+            let proof = proof.map_err(|e| match e {
+                audit::proof::ProveError::Io(e) => Failure::from(e),
+                audit::proof::ProveError::Refused(why) => Failure(Exit::Failed, why),
+            })?;
             out!("{}", serde_json::to_string_pretty(&proof).unwrap_or_default());
             Ok(Exit::Ok)
         }
-        Command::CheckProof { proof, key, record } => check_proof(&proof, &key, record.as_deref()),
+        Command::CheckProof { proof, key, checkpoint, record } => {
+            check_proof(&proof, &key, checkpoint.as_deref(), record.as_deref())
+        }
         Command::Show { dir, conversation, kind, rule, since, until } => {
             let records = audit::read_records(&dir.join(files::LOG))?;
             for r in records {
@@ -330,17 +297,6 @@ fn write_secret(path: &Path, text: &str) -> Result<(), Failure> {
     writeln!(f, "{text}").map_err(|e| Failure(Exit::Io, format!("cannot write `{}`: {e}", path.display())))
 }
 
-/// Every line's leaf hash, and the lines.
-fn leaves(dir: &Path) -> Result<(Vec<Hash>, Vec<String>), Failure> {
-    let log = std::fs::read(dir.join(files::LOG))
-        .map_err(|e| Failure(Exit::Io, format!("cannot read the log: {e}")))?;
-    let lines: Vec<&[u8]> = log.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
-    Ok((
-        lines.iter().map(|l| merkle::leaf_hash(l)).collect(),
-        lines.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect(),
-    ))
-}
-
 fn print_report(report: &audit::Report) {
     for p in &report.problems {
         match (p.seq, p.line) {
@@ -367,64 +323,33 @@ fn print_report(report: &audit::Report) {
     );
 }
 
-fn check_proof(path: &Path, key: &str, record: Option<&Path>) -> Result<Exit, Failure> {
-    let proof: serde_json::Value = serde_json::from_str(&read(path)?)
-        .map_err(|e| Failure(Exit::Failed, format!("the proof is not JSON: {e}")))?;
-    let v = verifier(key)?;
-    let note_text = field(&proof, "checkpoint").as_str().unwrap_or_default();
-    let opened = note::open(note_text.as_bytes(), &[v])
-        .map_err(|e| Failure(Exit::Failed, format!("the proof's checkpoint: {e}")))?;
-    let cp = Checkpoint::parse(&opened.text).map_err(|e| Failure(Exit::Failed, e.to_string()))?;
-    let hashes = |name: &str| -> Result<Vec<Hash>, Failure> {
-        field(&proof, name)
-            .as_array()
-            .ok_or_else(|| Failure(Exit::Failed, format!("the proof has no `{name}`")))?
-            .iter()
-            .map(|h| {
-                h.as_str()
-                    .and_then(Hash::from_hex)
-                    .ok_or_else(|| Failure(Exit::Failed, format!("a `{name}` entry is not a hash")))
-            })
-            .collect()
+fn check_proof(
+    path: &Path,
+    keys: &[String],
+    kept: Option<&Path>,
+    record: Option<&Path>,
+) -> Result<Exit, Failure> {
+    let keys = keys.iter().map(|k| verifier(k)).collect::<Result<Vec<_>, _>>()?;
+    let bytes = |path: &Path| {
+        std::fs::read(path).map_err(|e| Failure(Exit::Io, format!("cannot read `{}`: {e}", path.display())))
     };
-    let hash = |name: &str| {
-        field(&proof, name)
-            .as_str()
-            .and_then(Hash::from_hex)
-            .ok_or_else(|| Failure(Exit::Failed, format!("`{name}` is not a hash")))
-    };
-    let result = match field(&proof, "type").as_str() {
-        Some("inclusion") => {
-            let mut leaf = hash("leaf_hash")?;
-            if let Some(path) = record {
-                let line = read(path)?;
-                let computed = merkle::leaf_hash(line.trim_end_matches('\n').as_bytes());
-                if computed != leaf {
-                    return Err(Failure(Exit::Failed, "the record given is not the one proven".into()));
-                }
-                leaf = computed;
-            }
-            let seq = field(&proof, "seq").as_u64().unwrap_or(u64::MAX);
-            merkle::verify_inclusion(seq, cp.size, &leaf, &hashes("proof")?, &cp.root)
-        }
-        Some("consistency") => {
-            let size1 = field(&proof, "size1").as_u64().unwrap_or(0);
-            merkle::verify_consistency(size1, cp.size, &hash("root1")?, &cp.root, &hashes("proof")?)
-        }
-        _ => {
-            return Err(Failure(
-                Exit::Failed,
-                "the proof's `type` is neither `inclusion` nor `consistency`".into(),
-            ));
-        }
-    };
-    match result {
-        Ok(()) => {
+    let proof = bytes(path)?;
+    let kept = kept.map(bytes).transpose()?;
+    let record = record.map(bytes).transpose()?;
+    match audit::proof::check(&proof, &keys, kept.as_deref(), record.as_deref()) {
+        Ok(checked) => {
+            let since = match checked.since {
+                Some((size, true)) => format!("; it extends your checkpoint of size {size}"),
+                Some((size, false)) => format!(
+                    "; it extends the tree of size {size} the prover describes (give --checkpoint with a checkpoint you kept to tie it to yours)"
+                ),
+                None => String::new(),
+            };
             out!(
-                "the proof verifies against checkpoint {} of size {} signed by {}",
-                cp.origin,
-                cp.size,
-                opened.verified.join(", ")
+                "the proof verifies against checkpoint {} of size {} signed by {}{since}",
+                checked.origin,
+                checked.size,
+                checked.signed_by.join(", ")
             );
             Ok(Exit::Ok)
         }
