@@ -5,8 +5,9 @@
 //! all. Payloads are made durable before the records that commit to them, so a crash can leave an unreferenced
 //! payload (cut on recovery), never a record whose payload is lost.
 //!
-//! One writer per log: `LOCK` is held with an exclusive advisory lock for the writer's lifetime; a second writer
-//! gets [`AuditError::Locked`].
+//! One writer per log: the writer holds an exclusive lock on the log directory itself for its lifetime (and on
+//! `LOCK`, for older writers); a second writer, or a maintenance command, gets [`AuditError::Locked`]. Deleting
+//! `LOCK` as "stale" changes nothing, and a `log.jsonl` or `payloads.bin` replaced under the writer stops it.
 //!
 //! Recovery on open: every record up to the latest signed checkpoint must be intact and hash to its root, or the
 //! writer refuses to open ([`AuditError::Damaged`]): evidence is never repaired silently. Past the checkpoint, the
@@ -105,7 +106,8 @@ pub struct AuditLog {
     signer: Signer,
     log: File,
     payloads: File,
-    _lock: File,
+    /// Held, never read: dropping it releases the log.
+    _lock: WriterLock,
     range: CompactRange,
     next_seq: u64,
     prev: Hash,
@@ -125,18 +127,7 @@ impl AuditLog {
     /// Opens (creating if absent) the log in `dir`, takes the writer lock and recovers from a crash.
     pub fn open(dir: &Path, signer: Signer, options: WriterOptions) -> Result<AuditLog, AuditError> {
         std::fs::create_dir_all(dir.join(files::CHECKPOINTS)).map_err(|e| AuditError::io(dir, e))?;
-        let lock_path = dir.join(files::LOCK);
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| AuditError::io(&lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(AuditError::Locked(dir.to_path_buf())),
-            Err(std::fs::TryLockError::Error(e)) => return Err(AuditError::io(&lock_path, e)),
-        }
+        let lock = WriterLock::take(dir)?;
         let open = |name: &str| {
             let path = dir.join(name);
             OpenOptions::new()
@@ -383,6 +374,10 @@ impl AuditLog {
     }
 
     fn write_buffers(&mut self) -> Result<u64, AuditError> {
+        if !self.payload_buf.is_empty() || !self.log_buf.is_empty() {
+            still_the_same(&self.payloads, &self.dir.join(files::PAYLOADS))?;
+            still_the_same(&self.log, &self.dir.join(files::LOG))?;
+        }
         if !self.payload_buf.is_empty() {
             self.payloads
                 .write_all(&self.payload_buf)
@@ -556,6 +551,54 @@ impl AuditLog {
             overwrite.sync_data().map_err(|e| AuditError::io(&path, e))?;
         }
         Ok(())
+    }
+}
+
+/// The writer's hold on a log directory.
+///
+/// The lock is on the directory, not on a file in it: an operator who deletes `LOCK` as stale (issue 8: a second
+/// writer then ran, acknowledged decisions were lost and the log failed verification for good) cannot release it,
+/// since a directory cannot be deleted while it holds the log's files. `LOCK` is still created and locked so that
+/// older writers, which lock only it, are kept out too. The files the writer appends to are remembered by device and
+/// inode: if one is renamed, deleted or replaced while the writer holds it, the writer stops instead of writing to a
+/// file nobody will read.
+#[derive(Debug)]
+struct WriterLock {
+    _dir: File,
+    _file: File,
+}
+
+impl WriterLock {
+    fn take(dir: &Path) -> Result<WriterLock, AuditError> {
+        let lock = |file: &File, path: &Path| match file.try_lock() {
+            Ok(()) => Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => Err(AuditError::Locked(dir.to_path_buf())),
+            Err(std::fs::TryLockError::Error(e)) => Err(AuditError::io(path, e)),
+        };
+        let handle = File::open(dir).map_err(|e| AuditError::io(dir, e))?;
+        lock(&handle, dir)?;
+        let path = dir.join(files::LOCK);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| AuditError::io(&path, e))?;
+        lock(&file, &path)?;
+        Ok(WriterLock { _dir: handle, _file: file })
+    }
+}
+
+/// Stops the writer when `path` no longer names the file it holds open as `file`.
+fn still_the_same(file: &File, path: &Path) -> Result<(), AuditError> {
+    use std::os::unix::fs::MetadataExt as _;
+    let held = file.metadata().map_err(|e| AuditError::io(path, e))?;
+    match std::fs::metadata(path) {
+        Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => Ok(()),
+        _ => Err(AuditError::Damaged(format!(
+            "`{}` was renamed, deleted or replaced while the writer held it; nothing more is written to it",
+            path.display()
+        ))),
     }
 }
 

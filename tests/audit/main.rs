@@ -6,6 +6,7 @@
 mod conformance;
 mod crash;
 mod hostile;
+mod lock;
 mod proofs;
 mod samples;
 mod tamper;
