@@ -105,6 +105,16 @@ impl Verifier {
     fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         UnparsedPublicKey::new(&ED25519, &self.public).verify(message, signature).is_ok()
     }
+
+    /// Whether `signature`, as [`Signer::sign_detached`] writes it (base64 of key id || signature), is this key's
+    /// signature of `message`.
+    pub fn verify_detached(&self, message: &[u8], signature: &str) -> bool {
+        let Ok(bytes) = B64.decode(signature) else { return false };
+        match bytes.split_first_chunk::<4>() {
+            Some((id, sig)) => *id == self.id && self.verify(message, sig),
+            None => false,
+        }
+    }
 }
 
 /// A private key that signs notes.
@@ -174,11 +184,17 @@ impl Signer {
         Verifier { name: self.name.clone(), id: key_id(&self.name, &public), public }
     }
 
+    /// A signature of `message` outside a note: base64(key id || Ed25519 signature), the same bytes as a note's
+    /// signature line carries.
+    pub fn sign_detached(&self, message: &[u8]) -> String {
+        let mut sig = key_id(&self.name, self.pair.public_key().as_ref()).to_vec();
+        sig.extend_from_slice(self.pair.sign(message).as_ref());
+        B64.encode(sig)
+    }
+
     /// One signature line for `text`.
     fn signature_line(&self, text: &str) -> String {
-        let mut sig = key_id(&self.name, self.pair.public_key().as_ref()).to_vec();
-        sig.extend_from_slice(self.pair.sign(text.as_bytes()).as_ref());
-        format!("\u{2014} {} {}\n", self.name, B64.encode(sig))
+        format!("\u{2014} {} {}\n", self.name, self.sign_detached(text.as_bytes()))
     }
 }
 

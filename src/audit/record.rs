@@ -113,12 +113,16 @@ pub enum Body {
         /// The policy.
         policy: PolicyRef,
     },
-    /// The signing key changed; the next checkpoint is signed by both keys.
+    /// The signing key changed; the checkpoint covering it is signed by both keys.
     KeyRotated {
         /// The old key (`name+id`).
         old_key: String,
         /// The new verifier key.
         new_key: String,
+        /// The old key's authorisation: base64(key id || Ed25519 signature) over [`rotation_message`]. Absent in
+        /// records written before rotations were authorised; a verifier then does not trust the new key.
+        #[serde(default)]
+        signature: String,
     },
     /// The writer cut a torn tail after a crash.
     Recovery {
@@ -152,6 +156,12 @@ impl Body {
             _ => None,
         }
     }
+}
+
+/// What the old key signs to authorise a rotation (FORMAT.md §5): the record's own seq and prev bind the
+/// authorisation to one place in one log, so it cannot be replayed into another position or another log.
+pub fn rotation_message(seq: u64, prev: &str, new_key: &str) -> Vec<u8> {
+    format!("handrail/key-rotation/v1\n{seq}\n{prev}\n{new_key}\n").into_bytes()
 }
 
 /// The fixed head of a line, read without a JSON parser:

@@ -112,7 +112,7 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
     // 1. The chain, the tree, and what the records say.
     let mut with_payload: Vec<(u64, PayloadHead)> = Vec::new();
     let mut erased: BTreeMap<u64, (u64, String)> = BTreeMap::new();
-    let mut rotations: Vec<(u64, Verifier)> = Vec::new();
+    let mut rotations: Vec<Rotation> = Vec::new();
     let mut rest = log.as_slice();
     // Split into lines, then hash every line on all cores: the leaf hashes are independent; only the walk
     // below (chain, tree, records) is sequential.
@@ -149,13 +149,13 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
         builder.join().unwrap_or_else(|_| tree(&hashes))
     });
     report.records = lines.len() as u64;
+    let keys = Keys::authorise(&options.keys, &rotations, &mut report);
 
-    // 2. Every checkpoint: signed by a trusted key, and the root of that many records.
-    let mut keys = options.keys.clone();
+    // 2. Every checkpoint: signed by a key in force at its size, and the root of that many records.
     let mut origin: Option<String> = None;
     for (&size, bytes) in &checkpoints {
         let name = files::checkpoint_name(size);
-        let opened = match note::open(bytes, &keys) {
+        let opened = match note::open(bytes, &keys.at(size)) {
             Ok(opened) => opened,
             Err(e) => {
                 report.problem(None, format!("checkpoint `{name}`: {e}"));
@@ -198,19 +198,10 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
                 report.keys.push(label);
             }
         }
-        // A key announced by a record this checkpoint covers, and signed by a key already trusted, is trusted now.
-        for (at, key) in &rotations {
-            if *at < size && !keys.contains(key) {
-                keys.push(key.clone());
-            }
-        }
     }
     // `checkpoint` is the latest: a copy of the newest file in `checkpoints/`, written just after it.
     match &latest {
-        Some(bytes) => match note::open(bytes, &keys)
-            .map_err(|e| e.to_string())
-            .and_then(|o| Checkpoint::parse(&o.text).map_err(|e| e.to_string()))
-        {
+        Some(bytes) => match keys.open_checkpoint(bytes) {
             Err(e) => report.problem(None, format!("`checkpoint`: {e}")),
             Ok(cp) => {
                 let newest = checkpoints.keys().next_back().copied().unwrap_or(0);
@@ -283,7 +274,7 @@ fn walk(
     report: &mut Report,
     with_payload: &mut Vec<(u64, PayloadHead)>,
     erased: &mut BTreeMap<u64, (u64, String)>,
-    rotations: &mut Vec<(u64, Verifier)>,
+    rotations: &mut Vec<Rotation>,
 ) {
     let mut prev = Hash::default();
     for (seq, (line, hash)) in lines.iter().zip(hashes).enumerate() {
@@ -327,8 +318,14 @@ fn walk(
                             erased.insert(s, (r.seq, format!("retention ended (purged at {at})")));
                         }
                     }
-                    Body::KeyRotated { new_key, .. } => match Verifier::parse(&new_key) {
-                        Ok(v) => rotations.push((r.seq, v)),
+                    Body::KeyRotated { old_key, new_key, signature } => match Verifier::parse(&new_key) {
+                        Ok(new) => rotations.push(Rotation {
+                            seq: r.seq,
+                            message: record::rotation_message(r.seq, &r.prev, &new_key),
+                            old_key,
+                            new,
+                            signature,
+                        }),
                         Err(e) => report.problem(Some(r.seq), format!("the rotated key cannot be read: {e}")),
                     },
                     Body::Recovery { .. } => report.recoveries = report.recoveries.saturating_add(1),
@@ -336,6 +333,77 @@ fn walk(
                 },
                 Err(e) => report.problem(Some(seq), format!("the record cannot be read: {e}")),
             },
+        }
+    }
+}
+
+/// A `key_rotated` record, as the verifier needs it.
+#[derive(Debug)]
+struct Rotation {
+    seq: u64,
+    /// What the old key must have signed (FORMAT.md §5).
+    message: Vec<u8>,
+    old_key: String,
+    new: Verifier,
+    signature: String,
+}
+
+/// The keys a verifier trusts, and from which size on: the auditor's keys from the start, and each key a rotation
+/// introduces once the key it replaces, trusted at that point, has signed the rotation.
+#[derive(Debug)]
+struct Keys {
+    initial: Vec<Verifier>,
+    /// (seq of the rotation record, the key it introduced): in force for checkpoints of a larger size.
+    rotated: Vec<(u64, Verifier)>,
+}
+
+impl Keys {
+    fn authorise(initial: &[Verifier], rotations: &[Rotation], report: &mut Report) -> Keys {
+        let mut keys = Keys { initial: initial.to_vec(), rotated: Vec::new() };
+        // In seq order (the walk's), so each rotation is judged by the keys in force where it stands.
+        for r in rotations {
+            let in_force = keys.at(r.seq);
+            match in_force.iter().find(|k| k.label() == r.old_key) {
+                Some(old) if old.verify_detached(&r.message, &r.signature) => {
+                    keys.rotated.push((r.seq, r.new.clone()));
+                }
+                Some(_) => report.problem(
+                    Some(r.seq),
+                    format!(
+                        "this key rotation is not signed by the old key `{}`: its new key `{}` is not trusted",
+                        r.old_key,
+                        r.new.label()
+                    ),
+                ),
+                None => report.problem(
+                    Some(r.seq),
+                    format!(
+                        "this key rotation names an old key `{}` that is not trusted here: its new key `{}` is not trusted",
+                        r.old_key,
+                        r.new.label()
+                    ),
+                ),
+            }
+        }
+        keys
+    }
+
+    /// The keys in force for a note of `size` records: a rotation at seq s is covered from size s + 1.
+    fn at(&self, size: u64) -> Vec<Verifier> {
+        let rotated = self.rotated.iter().filter(|(seq, _)| *seq < size).map(|(_, k)| k.clone());
+        self.initial.iter().cloned().chain(rotated).collect()
+    }
+
+    /// Opens a checkpoint whose size is known only from its body: with every key, then requiring a signature by
+    /// a key in force at that size.
+    fn open_checkpoint(&self, bytes: &[u8]) -> Result<Checkpoint, String> {
+        let opened = note::open(bytes, &self.at(u64::MAX)).map_err(|e| e.to_string())?;
+        let cp = Checkpoint::parse(&opened.text).map_err(|e| e.to_string())?;
+        let in_force: Vec<String> = self.at(cp.size).iter().map(Verifier::label).collect();
+        if opened.verified.iter().any(|label| in_force.contains(label)) {
+            Ok(cp)
+        } else {
+            Err(format!("signed only by a key not yet in force at size {}", cp.size))
         }
     }
 }

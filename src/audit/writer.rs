@@ -426,11 +426,21 @@ impl AuditLog {
         Ok(self.durable)
     }
 
-    /// Switches to a new signing key. The switch is a `key_rotated` record, and the checkpoint covering it is
-    /// signed by both keys, so a verifier who trusts the old key learns the new one from the log itself.
+    /// Switches to a new signing key. The switch is a `key_rotated` record that the old key signs, and the
+    /// checkpoint covering it is signed by both keys, so a verifier who trusts the old key learns the new one from
+    /// the log itself, and nobody without the old key can introduce one.
     pub fn rotate_key(&mut self, new: Signer) -> Result<(), AuditError> {
+        if let Some(why) = &self.broken {
+            return Err(broken(why));
+        }
         let old_key = self.signer.verifier().label();
-        self.push(Utc::now(), Body::KeyRotated { old_key, new_key: new.verifier().to_vkey() });
+        let new_key = new.verifier().to_vkey();
+        // The old key authorises the new one, at this seq after this record: a verifier trusts a new key only on
+        // that signature, never on the record alone (issue 8: a forged `key_rotated` made verifiers trust an
+        // attacker's key).
+        let signature =
+            self.signer.sign_detached(&record::rotation_message(self.next_seq, &self.prev.hex(), &new_key));
+        self.push(Utc::now(), Body::KeyRotated { old_key, new_key, signature });
         self.commit()?;
         let old = std::mem::replace(&mut self.signer, new);
         self.checkpoint(&[&old])

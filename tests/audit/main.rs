@@ -5,6 +5,7 @@
 
 mod conformance;
 mod crash;
+mod forge;
 mod hostile;
 mod lock;
 mod proofs;

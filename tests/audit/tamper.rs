@@ -245,3 +245,54 @@ fn a_crash_between_the_erasure_record_and_the_zeroing_is_completed_on_open() {
     let payloads = std::fs::read(dir.path().join(files::PAYLOADS)).unwrap();
     assert!(!String::from_utf8_lossy(&payloads).contains("message number 1\""));
 }
+
+/// Issue 8: a forged `key_rotated` record naming the attacker's key made verifiers trust that key for later
+/// checkpoints. Here the forgery is as good as it gets: even a checkpoint signed with the real key covers the
+/// forged rotation (what the writer used to do when it adopted a forged tail), and the attacker signs everything
+/// after it.
+#[test]
+fn a_rotation_not_signed_by_the_old_key_is_refused() {
+    let attacker = Signer::from_seed("test.example/log", [66; 32]).unwrap();
+    let forge_rotation = |signature: &str| {
+        let dir = fresh(5);
+        crate::forge::append(
+            dir.path(),
+            "key_rotated",
+            &format!(
+                ",\"old_key\":\"{}\",\"new_key\":\"{}\",\"signature\":\"{signature}\"",
+                signer(1).verifier().label(),
+                attacker.verifier().to_vkey()
+            ),
+        );
+        crate::forge::sign_checkpoint(dir.path(), &[&signer(1), &attacker]);
+        crate::forge::append_decision(dir.path(), "{\"text\":\"forged\"}");
+        crate::forge::sign_checkpoint(dir.path(), &[&attacker]);
+        let report = verify(dir.path(), None);
+        assert!(!report.ok(), "the attacker's key was trusted: {report:?}");
+        assert!(
+            report.problems.iter().any(|p| p.seq == Some(5) && p.what.contains("not signed by the old key")),
+            "{:?}",
+            report.problems
+        );
+        assert!(
+            report.problems.iter().any(|p| p.what.contains("no verifiable signatures")),
+            "{:?}",
+            report.problems
+        );
+        assert!(!report.keys.contains(&attacker.verifier().label()), "{:?}", report.keys);
+    };
+    // No authorisation at all (also how rotations were written before they were authorised).
+    forge_rotation("");
+    // Authorised by the attacker's own key.
+    forge_rotation(&attacker.sign_detached(b"handrail/key-rotation/v1\n5\n"));
+
+    // A real authorisation replayed: taken from an honest rotation at another position.
+    let honest = fresh(3);
+    let mut log = audit::AuditLog::open(honest.path(), signer(1), crate::options()).unwrap();
+    log.rotate_key(Signer::from_seed("test.example/log", [66; 32]).unwrap()).unwrap();
+    log.close().unwrap();
+    let record = audit::read_records(&honest.path().join(files::LOG)).unwrap().pop().unwrap();
+    let audit::record::Body::KeyRotated { signature, .. } = record.body else { panic!("a rotation") };
+    assert!(verify(honest.path(), None).ok(), "the honest rotation verifies");
+    forge_rotation(&signature);
+}
