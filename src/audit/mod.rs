@@ -22,6 +22,8 @@ pub mod merkle;
 pub mod note;
 pub mod proof;
 pub mod record;
+mod recovery;
+pub mod seal;
 pub mod verify;
 mod writer;
 
@@ -29,8 +31,8 @@ use std::path::{Path, PathBuf};
 
 pub use note::{Checkpoint, Signer, Verifier};
 pub use record::{PolicyRef, Retention};
-pub use verify::{Problem, Report, VerifyOptions, verify};
-pub use writer::{AuditLog, Entry, WriterOptions, read_records, write_atomically};
+pub use verify::{Outcome, Problem, Report, VerifyOptions, verify};
+pub use writer::{AuditLog, Entry, Unproven, WriterOptions, read_records, write_atomically};
 
 /// The files of a log directory.
 pub mod files {
@@ -42,6 +44,8 @@ pub mod files {
     pub const CHECKPOINTS: &str = "checkpoints";
     /// The latest signed checkpoint.
     pub const CHECKPOINT: &str = "checkpoint";
+    /// The writer's seals: two slots, rewritten in place at every group commit.
+    pub const SEAL: &str = "seal";
     /// The writer's lock.
     pub const LOCK: &str = "LOCK";
 
@@ -71,6 +75,22 @@ pub enum AuditError {
     /// The log is damaged where it is signed: the writer refuses to touch it.
     #[error("the log is damaged: {0}")]
     Damaged(String),
+    /// Complete records past the last seal: the writer cannot prove it wrote them and will not adopt them.
+    #[error(
+        "the log in `{dir}` has {records} complete records past its last seal (seq {first} on, {bytes} bytes) that this writer cannot prove it wrote{detail}: someone appended them, a writer older than seals wrote them, or the seal file was deleted. Look at them with `handrail audit verify`, then `handrail audit recover` with `--cut` removes them or `--adopt {records}` vouches for them; either is recorded in the log"
+    )]
+    Unproven {
+        /// The log directory.
+        dir: PathBuf,
+        /// The seq of the first of them.
+        first: u64,
+        /// How many there are.
+        records: u64,
+        /// How many bytes of `log.jsonl` they take.
+        bytes: u64,
+        /// More about why they were not adopted.
+        detail: String,
+    },
     /// A key could not be used.
     #[error("{0}")]
     Key(#[from] note::NoteError),

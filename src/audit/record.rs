@@ -124,7 +124,8 @@ pub enum Body {
         #[serde(default)]
         signature: String,
     },
-    /// The writer cut a torn tail after a crash.
+    /// The writer, on open, cut what it could not keep (a torn line, an interrupted commit, records it could not
+    /// prove it wrote) or adopted records on the operator's word.
     Recovery {
         /// Bytes cut from the end of `log.jsonl`.
         log_bytes_cut: u64,
@@ -132,6 +133,15 @@ pub enum Body {
         payload_bytes_cut: u64,
         /// Why the cut began where it did.
         cause: String,
+        /// Complete records among the bytes cut.
+        #[serde(default)]
+        records_cut: u64,
+        /// Records past the last seal kept on the operator's instruction (they precede this record).
+        #[serde(default)]
+        records_adopted: u64,
+        /// SHA-256 of the bytes cut from `log.jsonl`, hex, so a copy of them can be recognised.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cut_sha256: Option<String>,
     },
 }
 

@@ -25,7 +25,23 @@ use super::hash::{Hash, SALT_LEN, commitment};
 use super::merkle::{CompactRange, leaf_hash};
 use super::note::{self, Checkpoint, Signer, Verifier};
 use super::record::{self, Body, PayloadRef, PolicyRef, Record, Retention};
+use super::recovery::{self, Claim, Source, Tail};
+use super::seal::{self, Slot};
 use super::{AuditError, files};
+
+/// What the writer does, on open, with complete records past its last seal: records it cannot prove it wrote
+/// (someone appended them, a writer from before seals wrote them, or the seal file was deleted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Unproven {
+    /// Refuse to open, naming them ([`AuditError::Unproven`]). The default: nobody has looked at them yet.
+    #[default]
+    Refuse,
+    /// Cut them, and record the cut (count, bytes and their SHA-256) in a `recovery` record.
+    Cut,
+    /// Keep exactly this many of them, vouched for by the operator, and record that in a `recovery` record. Never
+    /// applies to erasures, purges and key rotations, whose force comes only from a signature.
+    Adopt(u64),
+}
 
 /// When the writer signs checkpoints (besides at close and after erasure, purge and key rotation).
 #[derive(Debug, Clone)]
@@ -36,6 +52,8 @@ pub struct WriterOptions {
     pub checkpoint_every: u64,
     /// Sign a checkpoint at the first commit this long after the last one.
     pub checkpoint_interval: Duration,
+    /// What to do with records past the last seal.
+    pub unproven: Unproven,
 }
 
 impl Default for WriterOptions {
@@ -44,6 +62,7 @@ impl Default for WriterOptions {
             origin: "handrail".into(),
             checkpoint_every: 10_000,
             checkpoint_interval: Duration::from_secs(60),
+            unproven: Unproven::Refuse,
         }
     }
 }
@@ -106,6 +125,13 @@ pub struct AuditLog {
     signer: Signer,
     log: File,
     payloads: File,
+    /// The seal file, written in place (not appended).
+    seal: File,
+    /// The slot holding the seal of the durable state (or of the commit being written); the next seal goes in the
+    /// other one.
+    seal_slot: Option<usize>,
+    /// What recovery did on open, when it wrote a `recovery` record.
+    recovered: Option<String>,
     /// Held, never read: dropping it releases the log.
     _lock: WriterLock,
     range: CompactRange,
@@ -140,12 +166,25 @@ impl AuditLog {
         };
         let log = open(files::LOG)?;
         let payloads = open(files::PAYLOADS)?;
+        let seal_path = dir.join(files::SEAL);
+        if !seal_path.exists() {
+            // Two empty slots, in place before the first commit needs one.
+            write_atomically(&seal_path, &[0u8; seal::SLOTS * seal::SLOT_LEN])?;
+        }
+        let seal = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&seal_path)
+            .map_err(|e| AuditError::io(&seal_path, e))?;
         let mut this = AuditLog {
             dir: dir.to_path_buf(),
             options,
             signer,
             log,
             payloads,
+            seal,
+            seal_slot: None,
+            recovered: None,
             _lock: lock,
             range: CompactRange::new(),
             next_seq: 0,
@@ -160,6 +199,12 @@ impl AuditLog {
             broken: None,
         };
         this.recover()?;
+        // A new log gets a checkpoint of size 0 at once, so that from its first record on a log without
+        // `checkpoint` is one whose checkpoints were deleted. Any other log whose `checkpoint` is gone gets one of
+        // its proven state.
+        if !this.dir.join(files::CHECKPOINT).exists() {
+            this.checkpoint(&[])?;
+        }
         this.complete_erasures()?;
         Ok(this)
     }
@@ -169,12 +214,19 @@ impl AuditLog {
         self.durable
     }
 
+    /// What recovery did when the log was opened (the cause in its `recovery` record), if it wrote one.
+    pub fn recovered(&self) -> Option<&str> {
+        self.recovered.as_deref()
+    }
+
     /// The verifier key of the current signing key.
     pub fn verifier(&self) -> Verifier {
         self.signer.verifier()
     }
 
-    /// Reads the log, checks it against the latest checkpoint, and cuts a torn tail past it.
+    /// Reads the log, proves what it can against the seals and checkpoints signed with this key, and deals with
+    /// what lies past that ([`recovery`] decides; this carries it out): cuts an interrupted commit or a torn line,
+    /// refuses records it cannot prove it wrote unless told to cut or adopt them, and records what it did.
     fn recover(&mut self) -> Result<(), AuditError> {
         let log_path = self.dir.join(files::LOG);
         let mut bytes = Vec::new();
@@ -182,101 +234,123 @@ impl AuditLog {
             .seek(SeekFrom::Start(0))
             .and_then(|_| self.log.read_to_end(&mut bytes))
             .map_err(|e| AuditError::io(&log_path, e))?;
-        let payload_len = self.payloads.metadata().map_err(|e| AuditError::io(&self.dir, e))?.len();
-        let checkpoint = self.latest_checkpoint()?;
-        let signed = checkpoint.as_ref().map(|c| c.size).unwrap_or(0);
+        let payload_path = self.dir.join(files::PAYLOADS);
+        let payload_len = self.payloads.metadata().map_err(|e| AuditError::io(&payload_path, e))?.len();
+        let mut claims = self.checkpoint_claims()?;
+        self.checkpointed = claims.iter().map(|c| c.size).max().unwrap_or(0);
+        claims.extend(self.seal_claims()?);
+        let plan = recovery::analyse(&bytes, payload_len, &claims)?;
 
-        let mut good_end = 0usize;
-        let mut cause = None;
-        let mut rest = bytes.as_slice();
-        while !rest.is_empty() {
-            let Some((line, after)) = memchr::memchr(b'\n', rest).and_then(|n| rest.split_at_checked(n))
-            else {
-                cause = Some("a torn last line".to_string());
-                break;
-            };
-            let seq = self.next_seq;
-            let problem = match record::head(line) {
-                None => Some("a line that is not a record".to_string()),
-                Some(h) if h.seq != seq => Some(format!("seq {} where {seq} was expected", h.seq)),
-                Some(h) if !self.prev.is_hex(h.prev) => {
-                    Some("a record whose prev does not match".to_string())
-                }
-                Some(h) => match h.payload.map(|p| p.region().map(|r| r.end)) {
-                    Some(Some(end)) if end <= payload_len => {
-                        self.payload_end = self.payload_end.max(end);
-                        None
-                    }
-                    Some(_) => Some("a record whose payload was never written".to_string()),
-                    None => None,
-                },
-            };
-            if let Some(problem) = problem {
-                if seq < signed {
-                    return Err(AuditError::Damaged(format!(
-                        "record {seq} (line {}) is {problem}, at or before the signed checkpoint of size {signed}; the log will not be repaired",
-                        seq.saturating_add(1)
-                    )));
-                }
-                cause = Some(problem);
-                break;
+        let (keep, records_cut, records_adopted, cause) = match (&plan.tail, self.options.unproven) {
+            (Tail::None, _) => {
+                let cause =
+                    if plan.torn > 0 { "a torn last line" } else { "payload bytes no record refers to" };
+                (&plan.proven, 0, 0, cause.to_string())
             }
-            let hash = leaf_hash(line);
-            self.range.push(hash);
-            self.prev = hash;
-            self.next_seq = self.next_seq.saturating_add(1);
-            // `after` starts with the newline.
-            rest = after.get(1..).unwrap_or_default();
-            good_end = bytes.len().saturating_sub(rest.len());
-            if let Some(c) = &checkpoint
-                && self.next_seq == c.size
-                && self.range.root() != c.root
+            (Tail::Interrupted { sealed, records }, _) => (
+                &plan.proven,
+                *records,
+                0,
+                format!(
+                    "an interrupted group commit: it was sealed for {sealed} records, and only {} of them were complete on disk; its records were never acknowledged",
+                    plan.proven.records.saturating_add(*records)
+                ),
+            ),
+            (Tail::Unproven { records, .. }, Unproven::Cut) => (
+                &plan.proven,
+                *records,
+                0,
+                format!(
+                    "{records} records past the last seal that the writer could not prove it wrote, cut on the operator's instruction"
+                ),
+            ),
+            (Tail::Unproven { records, authority }, Unproven::Adopt(n))
+                if n == *records && authority.is_empty() =>
             {
-                return Err(AuditError::Damaged(format!(
-                    "the first {} records do not hash to the signed checkpoint's root; the log will not be repaired",
-                    c.size
-                )));
+                (
+                    &plan.all,
+                    0,
+                    *records,
+                    format!(
+                        "{records} records past the last seal that the writer could not prove it wrote, adopted on the operator's instruction"
+                    ),
+                )
             }
-        }
-        if self.next_seq < signed {
-            return Err(AuditError::Damaged(format!(
-                "the log has {} records but its signed checkpoint covers {signed}: records were removed",
-                self.next_seq
-            )));
-        }
-        self.durable = self.next_seq;
-        self.checkpointed = signed;
-        let log_cut = bytes.len().saturating_sub(good_end) as u64;
-        let payload_cut = payload_len.saturating_sub(self.payload_end);
-        if log_cut > 0 || payload_cut > 0 {
+            (Tail::Unproven { records, authority }, unproven) => {
+                return Err(AuditError::Unproven {
+                    dir: self.dir.clone(),
+                    first: plan.proven.records,
+                    records: *records,
+                    bytes: plan.all.log_end.saturating_sub(plan.proven.log_end) as u64,
+                    detail: match unproven {
+                        Unproven::Adopt(_) if !authority.is_empty() => format!(
+                            "; they include {}, whose force comes only from a signature, so they are never adopted (only cut)",
+                            authority
+                                .iter()
+                                .map(|(seq, kind)| format!("{kind} {seq}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        Unproven::Adopt(n) => format!("; --adopt {n} does not match their number"),
+                        _ => String::new(),
+                    },
+                });
+            }
+        };
+        let log_cut = bytes.get(keep.log_end..).unwrap_or_default();
+        let payload_cut = payload_len.saturating_sub(keep.payload_end);
+        let interrupted = matches!(plan.tail, Tail::Interrupted { .. });
+        self.range = keep.range.clone();
+        self.prev = keep.prev;
+        self.next_seq = keep.records;
+        self.durable = keep.records;
+        self.payload_end = keep.payload_end;
+        self.seal_slot = plan.sealed_slot.filter(|_| keep.records == plan.proven.records);
+        if !log_cut.is_empty() || payload_cut > 0 {
             self.log
-                .set_len(good_end as u64)
+                .set_len(keep.log_end as u64)
                 .and_then(|_| self.log.sync_all())
                 .map_err(|e| AuditError::io(&log_path, e))?;
             self.payloads
-                .set_len(self.payload_end)
+                .set_len(keep.payload_end)
                 .and_then(|_| self.payloads.sync_all())
-                .map_err(|e| AuditError::io(&self.dir, e))?;
-            let cause = cause.unwrap_or_else(|| "payload bytes no record refers to".into());
-            tracing::warn!(log_cut, payload_cut, %cause, "audit log recovered after a crash");
+                .map_err(|e| AuditError::io(&payload_path, e))?;
+        }
+        // The state kept must be sealed before anything is appended to it (a log from before seals, a seal file
+        // deleted, or adopted records).
+        self.ensure_sealed()?;
+        if !log_cut.is_empty() || payload_cut > 0 || interrupted || records_adopted > 0 {
+            let log_bytes_cut = log_cut.len() as u64;
+            tracing::warn!(log_bytes_cut, payload_cut, records_cut, records_adopted, %cause, "audit log recovered");
+            let cut_sha256 = (!log_cut.is_empty()).then(|| super::hash::sha256(log_cut).hex());
+            self.recovered = Some(cause.clone());
             self.push(
                 Utc::now(),
-                Body::Recovery { log_bytes_cut: log_cut, payload_bytes_cut: payload_cut, cause },
+                Body::Recovery {
+                    log_bytes_cut,
+                    payload_bytes_cut: payload_cut,
+                    cause,
+                    records_cut,
+                    records_adopted,
+                    cut_sha256,
+                },
             );
             self.commit()?;
         }
         Ok(())
     }
 
-    /// The latest checkpoint, verified with the writer's key (or `None` for a new log). The per-size file is
-    /// written before `checkpoint`; if the writer stopped between the two, this completes the second write.
-    fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, AuditError> {
+    /// The latest checkpoints as claims, verified with the writer's key: `checkpoint` and the newest file in
+    /// `checkpoints/`. The per-size file is written before `checkpoint`; if the writer stopped between the two,
+    /// this completes the second write.
+    fn checkpoint_claims(&self) -> Result<Vec<Claim>, AuditError> {
         let read = |path: &Path| -> Result<Option<(Checkpoint, Vec<u8>)>, AuditError> {
             let Ok(bytes) = std::fs::read(path) else { return Ok(None) };
             let opened = note::open(&bytes, &[self.signer.verifier()]).map_err(|e| {
                 AuditError::Damaged(format!("`{}` does not verify with this key: {e}", path.display()))
             })?;
-            let cp = Checkpoint::parse(&opened.text).map_err(|e| AuditError::Damaged(e.to_string()))?;
+            let cp = Checkpoint::parse(&opened.text)
+                .map_err(|e| AuditError::Damaged(format!("`{}`: {e}", path.display())))?;
             Ok(Some((cp, bytes)))
         };
         let latest_path = self.dir.join(files::CHECKPOINT);
@@ -287,22 +361,98 @@ impl AuditLog {
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "note"))
             .max();
-        let newest = match newest_file {
-            Some(path) => read(&path)?,
+        let newest = match &newest_file {
+            Some(path) => read(path)?,
             None => None,
         };
-        match (latest, newest) {
-            (Some((l, _)), Some((n, bytes))) if n.size > l.size => {
-                write_atomically(&latest_path, &bytes)?;
-                Ok(Some(n))
-            }
-            (None, Some((n, bytes))) => {
-                write_atomically(&latest_path, &bytes)?;
-                Ok(Some(n))
-            }
-            (Some((l, _)), _) => Ok(Some(l)),
-            (None, None) => Ok(None),
+        if let Some((n, bytes)) = &newest
+            && latest.as_ref().is_none_or(|(l, _)| n.size > l.size)
+        {
+            write_atomically(&latest_path, bytes)?;
         }
+        let claim = |cp: Checkpoint, name: String| Claim {
+            size: cp.size,
+            root: cp.root,
+            source: Source::Checkpoint(name),
+        };
+        let mut claims: Vec<Claim> =
+            latest.map(|(cp, _)| claim(cp, files::CHECKPOINT.to_string())).into_iter().collect();
+        if let (Some((cp, _)), Some(path)) = (newest, newest_file) {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            claims.push(claim(cp, format!("{}/{name}", files::CHECKPOINTS)));
+        }
+        Ok(claims)
+    }
+
+    /// The seals that open with the writer's key. A slot that does not (a write torn by power loss, a seal by the
+    /// key before a rotation, tampering) proves nothing and is ignored: the verifier reports it.
+    fn seal_claims(&self) -> Result<Vec<Claim>, AuditError> {
+        let path = self.dir.join(files::SEAL);
+        let mut bytes = Vec::new();
+        (&self.seal)
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| (&self.seal).read_to_end(&mut bytes))
+            .map_err(|e| AuditError::io(&path, e))?;
+        let mut claims = Vec::new();
+        for (slot, content) in seal::slots(&bytes).into_iter().enumerate() {
+            let opened = match content {
+                Slot::Note(note) => note::open(note, &[self.signer.verifier()])
+                    .map_err(|e| e.to_string())
+                    .and_then(|o| seal::parse(&o.text).map_err(|e| e.to_string())),
+                Slot::Empty => continue,
+                Slot::Malformed(why) => Err(why.to_string()),
+            };
+            match opened {
+                Ok(tree) if tree.origin == self.options.origin => {
+                    claims.push(Claim { size: tree.size, root: tree.root, source: Source::Seal(slot) });
+                }
+                Ok(tree) => {
+                    tracing::warn!(slot, origin = %tree.origin, "a seal of another origin is ignored")
+                }
+                Err(why) => {
+                    tracing::warn!(slot, %why, "a seal slot that does not open with this key is ignored")
+                }
+            }
+        }
+        Ok(claims)
+    }
+
+    /// Seals the durable state if no slot holds its seal yet.
+    fn ensure_sealed(&mut self) -> Result<(), AuditError> {
+        if self.seal_slot.is_none() {
+            self.seal_state(self.durable, &[])?;
+        }
+        Ok(())
+    }
+
+    /// Signs the tree of the first `size` records (the range as it now is) and writes it in the slot that does not
+    /// hold the seal of the durable state, made durable with one `fdatasync`; that slot then holds it.
+    fn seal_state(&mut self, size: u64, extra: &[&Signer]) -> Result<(), AuditError> {
+        let tree = Checkpoint { origin: self.options.origin.clone(), size, root: self.range.root() };
+        let mut signers = vec![&self.signer];
+        signers.extend_from_slice(extra);
+        let note = note::sign(&seal::body(&tree), &signers);
+        let bytes = seal::slot(&note).ok_or_else(|| {
+            AuditError::Damaged(format!(
+                "a seal of origin `{}` does not fit in {} bytes: use a shorter origin and key name",
+                self.options.origin,
+                seal::SLOT_LEN
+            ))
+        })?;
+        let slot = self.seal_slot.map_or(0, |s| if s == 0 { 1 } else { 0 });
+        let path = self.dir.join(files::SEAL);
+        let len = (seal::SLOTS as u64).saturating_mul(seal::SLOT_LEN as u64);
+        if self.seal.metadata().map_err(|e| AuditError::io(&path, e))?.len() != len {
+            // Not two slots (tampering): made two again, or no seal written now would ever be read.
+            self.seal.set_len(len).map_err(|e| AuditError::io(&path, e))?;
+        }
+        let offset = (slot as u64).saturating_mul(seal::SLOT_LEN as u64);
+        self.seal
+            .write_all_at(&bytes, offset)
+            .and_then(|_| self.seal.sync_data())
+            .map_err(|e| AuditError::io(&path, e))?;
+        self.seal_slot = Some(slot);
+        Ok(())
     }
 
     /// Buffers a record; it is durable, and acknowledged, at the next [`AuditLog::commit`]. Returns its seq.
@@ -373,10 +523,14 @@ impl AuditLog {
         result
     }
 
+    /// The group commit (FORMAT.md §6): payloads, then the seal of the tree the commit makes, then the records,
+    /// each made durable before the next is written. Sealing before writing is what lets the writer tell on open
+    /// the records it wrote (all sealed) from records someone appended (past every seal).
     fn write_buffers(&mut self) -> Result<u64, AuditError> {
         if !self.payload_buf.is_empty() || !self.log_buf.is_empty() {
             still_the_same(&self.payloads, &self.dir.join(files::PAYLOADS))?;
             still_the_same(&self.log, &self.dir.join(files::LOG))?;
+            still_the_same(&self.seal, &self.dir.join(files::SEAL))?;
         }
         if !self.payload_buf.is_empty() {
             self.payloads
@@ -386,6 +540,7 @@ impl AuditLog {
             self.payload_buf.clear();
         }
         if !self.log_buf.is_empty() {
+            self.seal_state(self.next_seq, &[])?;
             self.log
                 .write_all(&self.log_buf)
                 .and_then(|_| self.log.sync_data())
@@ -443,6 +598,9 @@ impl AuditLog {
         self.push(Utc::now(), Body::KeyRotated { old_key, new_key, signature });
         self.commit()?;
         let old = std::mem::replace(&mut self.signer, new);
+        // The seal of the rotated state signed by both keys, in the other slot: a writer opening with the new
+        // key finds a seal it can check (the one the commit wrote is by the old key only).
+        self.seal_state(self.durable, &[&old])?;
         self.checkpoint(&[&old])
     }
 
@@ -507,9 +665,10 @@ impl AuditLog {
     }
 
     /// Zeroes (salt and payload) every payload an `erasure` or `retention_purge` record lists and that is not zero
-    /// yet, and makes it durable. The record is committed first, so a crash between the two leaves a record
-    /// whose erasure this completes on the next open, never a payload gone without a record. Zeroing twice is
-    /// harmless.
+    /// yet, and makes it durable. The record is committed (sealed) first, so a crash between the two leaves a
+    /// record whose erasure this completes on the next open, never a payload gone without a record. Zeroing twice
+    /// is harmless. It runs after recovery, so every such record is sealed: a forged erasure appended to the log
+    /// is refused with the rest of the unproven tail before it can zero anything.
     fn complete_erasures(&mut self) -> Result<(), AuditError> {
         let log_path = self.dir.join(files::LOG);
         let log = std::fs::read(&log_path).map_err(|e| AuditError::io(&log_path, e))?;
@@ -525,10 +684,12 @@ impl AuditLog {
                     }
                 }
                 (b"erasure" | b"retention_purge", None) => {
+                    // Only records before the erasure: an erasure listing a later seq (which this writer never
+                    // writes) must not reach forward and zero what came after it.
                     if let Ok(r) = serde_json::from_slice::<Record>(line)
                         && let Body::Erasure { seqs, .. } | Body::RetentionPurge { seqs, .. } = r.body
                     {
-                        listed.extend(seqs);
+                        listed.extend(seqs.into_iter().filter(|s| *s < head.seq));
                     }
                 }
                 _ => {}

@@ -15,8 +15,9 @@ use crate::audit::{self, AuditLog, Signer, Verifier, VerifyOptions, WriterOption
 /// A log directory holds `log.jsonl` (the hash-chained records), `payloads.bin` (salted message texts and
 /// packets), `checkpoints/` (signed tree heads) and `checkpoint` (the latest). `audit/FORMAT.md` specifies it.
 ///
-/// Exit codes: 0 success (for `verify`: no problem found), 1 problems found or a proof does not verify,
-/// 2 usage error, 3 a file could not be read or written, 4 internal error.
+/// Exit codes: 0 success (for `verify`: no problem, and every record signed), 1 problems found, a proof does not
+/// verify, or the writer refused the log, 2 usage error, 3 a file could not be read or written, 4 internal
+/// error, 5 (`verify`) no problem, but more records after the last signature than `--allow-unsigned` allows.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// What to do.
@@ -36,8 +37,12 @@ pub enum Command {
         #[arg(long, value_name = "PREFIX")]
         out: PathBuf,
     },
-    /// Verify a log: the chain, the Merkle tree, every checkpoint signature, your trusted checkpoint, every
-    /// payload commitment. Prints one line per problem and a summary.
+    /// Verify a log: the chain, the Merkle tree, every checkpoint and seal signature, your trusted checkpoint,
+    /// every payload commitment. Prints one line per problem and a summary.
+    ///
+    /// Records after the last signature (checkpoint or seal) are unsigned: nothing vouches for them. They make
+    /// the outcome UNSIGNED (exit 5), not verified, unless `--allow-unsigned` allows that many; an erasure among
+    /// them never counts.
     Verify {
         /// The log directory.
         dir: PathBuf,
@@ -47,6 +52,10 @@ pub enum Command {
         /// A checkpoint you kept earlier: the log must still contain what it covered (truncation is caught).
         #[arg(long, value_name = "CHECKPOINT")]
         trusted: Option<PathBuf>,
+        /// Accept up to N records after the last signature (default 0: any unsigned record makes the outcome
+        /// UNSIGNED, exit 5).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        allow_unsigned: u64,
         /// `human` or `json`.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -126,7 +135,24 @@ pub enum Command {
         #[arg(long, value_name = "KEY")]
         signing_key: PathBuf,
     },
-    /// Switch to a new signing key; the change is recorded and the next checkpoint is signed by both keys.
+    /// Deal with records past the last seal that the writer refused to open (it cannot prove it wrote them):
+    /// `--cut` removes them, `--adopt N` keeps exactly N of them on your word. Either is recorded in the log in a
+    /// `recovery` record. Look at them first with `verify` and `show`.
+    Recover {
+        /// The log directory.
+        dir: PathBuf,
+        /// The signing key file.
+        #[arg(long, value_name = "KEY")]
+        signing_key: PathBuf,
+        /// Cut the records the writer cannot prove it wrote.
+        #[arg(long, conflicts_with = "adopt", required_unless_present = "adopt")]
+        cut: bool,
+        /// Keep them: exactly N records (erasures, purges and key rotations are never adopted).
+        #[arg(long, value_name = "N")]
+        adopt: Option<u64>,
+    },
+    /// Switch to a new signing key; the old key signs the change, and the checkpoint covering it is signed by
+    /// both keys.
     RotateKey {
         /// The log directory.
         dir: PathBuf,
@@ -211,7 +237,7 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
             );
             Ok(Exit::Ok)
         }
-        Command::Verify { dir, key, trusted, format } => {
+        Command::Verify { dir, key, trusted, allow_unsigned, format } => {
             let keys = key.iter().map(|k| verifier(k)).collect::<Result<Vec<_>, _>>()?;
             let trusted = match trusted {
                 Some(path) => Some(
@@ -220,12 +246,16 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
                 ),
                 None => None,
             };
-            let report = audit::verify(&dir, &VerifyOptions { keys, trusted })?;
+            let report = audit::verify(&dir, &VerifyOptions { keys, trusted, allow_unsigned })?;
             match format {
                 Format::Json => out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
                 Format::Human => print_report(&report),
             }
-            Ok(if report.ok() { Exit::Ok } else { Exit::Failed })
+            Ok(match report.outcome {
+                audit::Outcome::Verified => Exit::Ok,
+                audit::Outcome::Unsigned => Exit::Unsigned,
+                audit::Outcome::Failed => Exit::Failed,
+            })
         }
         Command::Prove { dir, seq, since } => {
             let proof = match (seq, since) {
@@ -274,6 +304,25 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
             out!("purged the payloads of {} records whose retention ended", seqs.len());
             Ok(Exit::Ok)
         }
+        Command::Recover { dir, signing_key, cut, adopt } => {
+            let unproven = match adopt {
+                Some(n) if !cut => audit::Unproven::Adopt(n),
+                _ => audit::Unproven::Cut,
+            };
+            let signer = signer(&signing_key).map_err(|e| Failure(Exit::Usage, e))?;
+            let origin = signer.verifier().name.clone();
+            let log =
+                AuditLog::open(&dir, signer, WriterOptions { origin, unproven, ..WriterOptions::default() })?;
+            let recovered = log.recovered().map(str::to_string);
+            let records = log.close()?;
+            match recovered {
+                Some(cause) => out!(
+                    "recovered ({cause}); the log now holds {records} records, the last a `recovery` record"
+                ),
+                None => out!("nothing to recover: every record is sealed ({records} records)"),
+            }
+            Ok(Exit::Ok)
+        }
         Command::RotateKey { dir, signing_key, new_signing_key } => {
             let mut log = writer(&dir, &signing_key)?;
             let new = signer(&new_signing_key).map_err(|e| Failure(Exit::Usage, e))?;
@@ -307,14 +356,34 @@ fn print_report(report: &audit::Report) {
     for (seq, by, why) in &report.erasures {
         out!("erased: seq {seq} by record {by}: {why}");
     }
-    let unsigned = report.records.saturating_sub(report.signed_size);
+    for (seq, what) in &report.recovered {
+        out!("recovery: seq {seq}: {what}");
+    }
+    if report.unsigned > 0 {
+        let first = report.signed_size;
+        let last = report.records.saturating_sub(1);
+        out!(
+            "unsigned: {} records after the last signature (seq {first} to {last}): nothing vouches for them{}",
+            report.unsigned,
+            if report.unsigned <= report.allowed_unsigned {
+                format!(" (allowed: --allow-unsigned {})", report.allowed_unsigned)
+            } else {
+                String::new()
+            }
+        );
+    }
     out!(
-        "{}: {} records, {} checkpoints verified (signed up to {}{}), {} payloads verified, {} erased, {} recoveries, keys {}; {} problems",
-        if report.ok() { "verified" } else { "FAILED" },
+        "{}: {} records, {} checkpoints and {} seals verified (signed up to {}), {} unsigned, {} payloads verified, {} erased, {} recoveries, keys {}; {} problems",
+        match report.outcome {
+            audit::Outcome::Verified => "verified",
+            audit::Outcome::Unsigned => "UNSIGNED",
+            audit::Outcome::Failed => "FAILED",
+        },
         report.records,
         report.checkpoints_verified,
+        report.seals_verified,
         report.signed_size,
-        if unsigned > 0 { format!("; {unsigned} later records not yet signed") } else { String::new() },
+        report.unsigned,
         report.payloads_verified,
         report.payloads_erased,
         report.recoveries,

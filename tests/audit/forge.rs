@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use handrail::audit::files;
 use handrail::audit::hash::Hash;
 use handrail::audit::merkle::{leaf_hash, root};
 use handrail::audit::note::{self, Checkpoint, Signer};
+use handrail::audit::{files, seal};
 
 /// The log's lines, each with its `\n`.
 pub fn lines(dir: &Path) -> Vec<Vec<u8>> {
@@ -21,6 +21,20 @@ pub fn write_lines(dir: &Path, lines: &[Vec<u8>]) {
 
 fn leaves(lines: &[Vec<u8>]) -> Vec<Hash> {
     lines.iter().map(|l| leaf_hash(l.strip_suffix(b"\n").unwrap_or(l))).collect()
+}
+
+/// Rewrites every `seq` and `prev` so the chain is whole again: the chain-recomputing forger.
+pub fn rechain(lines: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut prev = Hash::default();
+    let mut out = Vec::new();
+    for (seq, line) in lines.iter().enumerate() {
+        let text = String::from_utf8(line.clone()).unwrap();
+        let after_prev = text.split_once("\",\"time\"").map(|(_, rest)| rest).unwrap();
+        let rebuilt = format!("{{\"seq\":{seq},\"prev\":\"{}\",\"time\"{after_prev}", prev.hex());
+        prev = leaf_hash(rebuilt.strip_suffix('\n').unwrap().as_bytes());
+        out.push(rebuilt.into_bytes());
+    }
+    out
 }
 
 /// A record line that continues `lines`: `{"seq":N,"prev":"...","time":"...","kind":KIND<rest>}`.
@@ -77,4 +91,63 @@ pub fn sign_checkpoint(dir: &Path, signers: &[&Signer]) {
     let (cp, note) = checkpoint_note(dir, "test.example/log", signers);
     std::fs::write(dir.join(files::CHECKPOINTS).join(files::checkpoint_name(cp.size)), &note).unwrap();
     std::fs::write(dir.join(files::CHECKPOINT), &note).unwrap();
+}
+
+/// Seals the log as it now is with `signers`, in both slots of the seal file.
+pub fn sign_seal(dir: &Path, signers: &[&Signer]) {
+    let all = lines(dir);
+    let cp =
+        Checkpoint { origin: "test.example/log".into(), size: all.len() as u64, root: root(&leaves(&all)) };
+    let note = note::sign(&seal::body(&cp), signers);
+    let slot = seal::slot(&note).unwrap();
+    std::fs::write(dir.join(files::SEAL), [slot.clone(), slot].concat()).unwrap();
+}
+
+/// Removes every checkpoint file of a size above `size`, and makes `checkpoint` the one of `size`.
+pub fn roll_back_checkpoints(dir: &Path, size: u64) {
+    for entry in std::fs::read_dir(dir.join(files::CHECKPOINTS)).unwrap() {
+        let path = entry.unwrap().path();
+        let n: u64 = path.file_stem().unwrap().to_str().unwrap().parse().unwrap();
+        if n > size {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let kept = dir.join(files::CHECKPOINTS).join(files::checkpoint_name(size));
+    std::fs::copy(kept, dir.join(files::CHECKPOINT)).unwrap();
+}
+
+/// The sizes of the checkpoint files, in order.
+pub fn checkpoint_sizes(dir: &Path) -> Vec<u64> {
+    let mut sizes: Vec<u64> = std::fs::read_dir(dir.join(files::CHECKPOINTS))
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_str().unwrap().parse().unwrap())
+        .collect();
+    sizes.sort();
+    sizes
+}
+
+/// Cuts the log to its first `n` records, and `payloads.bin` to the end of their last payload: a truncation
+/// that leaves no stray bytes behind.
+pub fn cut_to(dir: &Path, n: usize) {
+    let all = lines(dir);
+    let kept = &all[..n.min(all.len())];
+    write_lines(dir, kept);
+    let end = kept
+        .iter()
+        .filter_map(|l| handrail::audit::record::head(l.strip_suffix(b"\n").unwrap_or(l)))
+        .filter_map(|h| h.payload.and_then(|p| p.region()))
+        .map(|r| r.end)
+        .max()
+        .unwrap_or(0);
+    let path = dir.join(files::PAYLOADS);
+    let payloads = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &payloads[..(end as usize).min(payloads.len())]).unwrap();
+}
+
+/// The careful truncation: the log cut to a checkpoint's size, every later checkpoint deleted, `checkpoint`
+/// rolled back to it, and the seal deleted. Self-consistent: only a checkpoint the auditor kept can tell.
+pub fn truncate_carefully(dir: &Path, size: u64) {
+    cut_to(dir, size as usize);
+    roll_back_checkpoints(dir, size);
+    std::fs::remove_file(dir.join(files::SEAL)).unwrap();
 }

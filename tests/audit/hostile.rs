@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use crate::{options, signer, write_log};
 
 fn verify(dir: &Path) -> Result<audit::Report, audit::AuditError> {
-    audit::verify(dir, &VerifyOptions { keys: vec![signer(1).verifier()], trusted: None })
+    audit::verify(dir, &VerifyOptions { keys: vec![signer(1).verifier()], ..VerifyOptions::default() })
 }
 
 /// Numbers that break unchecked arithmetic: the edges of u64, i64 and u32, and small ones that make lines
@@ -42,6 +42,7 @@ fn record_line() -> impl Strategy<Value = Vec<u8>> {
         Just("key_rotated"),
         Just("recovery"),
         Just("policy_deployed"),
+        Just("seal"),
     ];
     let prev = prop_oneof![Just("0".repeat(64)), "[0-9a-f]{64}", "[0-9a-fA-F+]{60,66}"];
     (number(), prev, kind, number(), number(), prop::collection::vec(number(), 0..4), any::<bool>()).prop_map(
@@ -77,11 +78,25 @@ fn log_bytes() -> impl Strategy<Value = Vec<u8>> {
 /// A checkpoint file: garbage, or a note signed by the log's key over a hostile size and root (so the verifier
 /// and the writer believe it and go on to use the size).
 fn checkpoint_bytes() -> impl Strategy<Value = Vec<u8>> {
-    let signed = (number(), any::<[u8; 32]>()).prop_map(|(size, root)| {
+    let signed = (number(), any::<[u8; 32]>(), any::<bool>()).prop_map(|(size, root, seal)| {
         let cp = note::Checkpoint { origin: "test.example/log".into(), size, root: audit::hash::Hash(root) };
-        note::sign(&cp.body(), &[&signer(1)]).into_bytes()
+        let body = if seal { audit::seal::body(&cp) } else { cp.body() };
+        note::sign(&body, &[&signer(1)]).into_bytes()
     });
     prop_oneof![signed, prop::collection::vec(any::<u8>(), 0..120)]
+}
+
+/// The seal file: garbage of any length, or two slots holding signed seals (or zeros).
+fn seal_bytes() -> impl Strategy<Value = Option<Vec<u8>>> {
+    let slots = (checkpoint_bytes(), checkpoint_bytes(), any::<bool>()).prop_map(|(a, b, empty)| {
+        let mut file = vec![0u8; 2 * audit::seal::SLOT_LEN];
+        let a = if empty { Vec::new() } else { a };
+        file[..a.len().min(audit::seal::SLOT_LEN)].copy_from_slice(&a[..a.len().min(audit::seal::SLOT_LEN)]);
+        let b = &b[..b.len().min(audit::seal::SLOT_LEN)];
+        file[audit::seal::SLOT_LEN..audit::seal::SLOT_LEN + b.len()].copy_from_slice(b);
+        file
+    });
+    proptest::option::of(prop_oneof![slots, prop::collection::vec(any::<u8>(), 0..64)])
 }
 
 /// Everything a log directory holds, hostile.
@@ -91,6 +106,7 @@ struct Files {
     payloads: Option<Vec<u8>>,
     latest: Option<Vec<u8>>,
     numbered: Vec<(u64, Vec<u8>)>,
+    seal: Option<Vec<u8>>,
 }
 
 fn files() -> impl Strategy<Value = Files> {
@@ -99,8 +115,15 @@ fn files() -> impl Strategy<Value = Files> {
         proptest::option::of(prop::collection::vec(any::<u8>(), 0..200)),
         proptest::option::of(checkpoint_bytes()),
         prop::collection::vec((number(), checkpoint_bytes()), 0..3),
+        seal_bytes(),
     )
-        .prop_map(|(log, payloads, latest, numbered)| Files { log, payloads, latest, numbered })
+        .prop_map(|(log, payloads, latest, numbered, seal)| Files {
+            log,
+            payloads,
+            latest,
+            numbered,
+            seal,
+        })
 }
 
 fn write(dir: &Path, f: &Files) {
@@ -114,6 +137,9 @@ fn write(dir: &Path, f: &Files) {
     }
     for (size, bytes) in &f.numbered {
         std::fs::write(dir.join(files::CHECKPOINTS).join(files::checkpoint_name(*size)), bytes).unwrap();
+    }
+    if let Some(s) = &f.seal {
+        std::fs::write(dir.join(files::SEAL), s).unwrap();
     }
 }
 
@@ -160,11 +186,11 @@ proptest! {
     /// A real log with some bytes changed, inserted or removed in one file: never a panic, and never verified.
     #[test]
     fn mutated_logs_never_panic_and_never_verify(
-        which in 0usize..3,
+        which in 0usize..4,
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..4),
     ) {
         let dir = base_log();
-        let name = [files::LOG, files::PAYLOADS, files::CHECKPOINT][which];
+        let name = [files::LOG, files::PAYLOADS, files::CHECKPOINT, files::SEAL][which];
         let path = dir.path().join(name);
         let original = std::fs::read(&path).unwrap();
         let mut bytes = original.clone();
@@ -189,7 +215,7 @@ proptest! {
     }
 }
 
-/// A copy of one small closed log (erasures, checkpoints), made once.
+/// A copy of one small closed log (erasures, checkpoints, seals), made once.
 fn base_log() -> tempfile::TempDir {
     static BASE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     let base = BASE.get_or_init(|| {
@@ -225,8 +251,8 @@ fn a_payload_length_of_2_pow_64_minus_1_is_a_problem_not_a_crash() {
         .unwrap();
     assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));
 
-    // The writer reads the same length without wrapping its arithmetic.
-    if let Ok(log) = AuditLog::open(dir.path(), signer(1), options()) {
-        log.close().unwrap();
-    }
+    // The writer reads the same length without wrapping its arithmetic, and refuses the line: it is complete,
+    // so no crash tore it, and nothing signed it.
+    let err = AuditLog::open(dir.path(), signer(1), options()).unwrap_err().to_string();
+    assert!(err.contains("payload is not in `payloads.bin`"), "{err}");
 }

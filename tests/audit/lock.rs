@@ -59,9 +59,11 @@ fn deleting_lock_while_a_writer_holds_the_log_keeps_every_other_writer_out() {
     // The holder lost nothing: its records are all there and the log verifies.
     holder.append(decision(7)).unwrap();
     assert_eq!(holder.close().unwrap(), 8);
-    let report =
-        audit::verify(dir.path(), &VerifyOptions { keys: vec![signer(1).verifier()], trusted: None })
-            .unwrap();
+    let report = audit::verify(
+        dir.path(),
+        &VerifyOptions { keys: vec![signer(1).verifier()], ..VerifyOptions::default() },
+    )
+    .unwrap();
     assert!(report.ok(), "{:?}", report.problems);
     assert_eq!(report.records, 8);
     // Released at close: the next writer gets in.
