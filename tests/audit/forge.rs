@@ -151,3 +151,19 @@ pub fn truncate_carefully(dir: &Path, size: u64) {
     roll_back_checkpoints(dir, size);
     std::fs::remove_file(dir.join(files::SEAL)).unwrap();
 }
+
+/// Puts the seal of `size` (one of the two slots must hold it) in both slots: the forger who rolls the seal
+/// back one commit, so the last commit's records lose their signature.
+pub fn roll_back_seal(dir: &Path, size: u64) {
+    let path = dir.join(files::SEAL);
+    let file = std::fs::read(&path).unwrap();
+    let slot = (0..seal::SLOTS)
+        .map(|i| file[i * seal::SLOT_LEN..(i + 1) * seal::SLOT_LEN].to_vec())
+        .find(|slot| {
+            let text = String::from_utf8_lossy(slot);
+            let body = text.split_once("\n\n").map(|(b, _)| format!("{b}\n")).unwrap_or_default();
+            seal::parse(&body).is_ok_and(|t| t.size == size)
+        })
+        .expect("a slot sealing that size");
+    std::fs::write(&path, [slot.clone(), slot].concat()).unwrap();
+}

@@ -7,6 +7,7 @@ mod adopt;
 mod conformance;
 mod crash;
 mod forge;
+mod forgery;
 mod hostile;
 mod lock;
 mod proofs;
