@@ -29,10 +29,14 @@ impl Hash {
         hex(&self.0)
     }
 
-    /// Whether `hex` (bytes) is this hash in lowercase hex, without allocating.
+    /// Whether `hex` (bytes) is this hash in lowercase hex, without allocating. On the verifier's hot path (every
+    /// record's `prev`): byte comparisons only, no slice equality (which calls `memcmp` for two bytes).
     pub fn is_hex(&self, hex: &[u8]) -> bool {
         hex.len() == 64
-            && self.0.iter().zip(hex.chunks_exact(2)).all(|(b, pair)| pair == hex_pair(*b).as_slice())
+            && self.0.iter().zip(hex.chunks_exact(2)).all(|(b, pair)| match (pair, hex_pair(*b)) {
+                (&[h, l], [eh, el]) => h == eh && l == el,
+                _ => false,
+            })
     }
 
     /// From 64 lowercase hex characters (FORMAT.md: hex is lowercase; anything else is refused, so one hash
@@ -41,15 +45,16 @@ impl Hash {
         if s.len() != 64 {
             return None;
         }
-        let nibble = |c: u8| match c {
-            b'0'..=b'9' => Some(c.wrapping_sub(b'0')),
-            b'a'..=b'f' => Some(c.wrapping_sub(b'a').wrapping_add(10)),
-            _ => None,
-        };
+        let nibble = |c: u8| NIBBLES.get(usize::from(c)).copied().unwrap_or(INVALID);
         let mut out = [0u8; 32];
         for (byte, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
             let &[high, low] = pair else { return None };
-            *byte = (nibble(high)? << 4) | nibble(low)?;
+            let (high, low) = (nibble(high), nibble(low));
+            // INVALID has its high bits set, as no digit does.
+            if (high | low) > 0x0f {
+                return None;
+            }
+            *byte = (high << 4) | low;
         }
         Some(Hash(out))
     }
@@ -79,9 +84,33 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The lowercase hex digits.
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Not a lowercase hex digit, in [`NIBBLES`].
+const INVALID: u8 = 0xff;
+
+/// Each byte's value as a lowercase hex digit, or [`INVALID`]: one lookup per character when the verifier reads
+/// every record's commitment.
+static NIBBLES: [u8; 256] = nibbles();
+
+#[expect(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "evaluated at compile time: an index out of range or an overflow fails the build"
+)]
+const fn nibbles() -> [u8; 256] {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 16 {
+        table[DIGITS[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+}
+
 /// The two lowercase hex digits of a byte.
 fn hex_pair(b: u8) -> [u8; 2] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     // Both indexes are below 16 (a nibble), so `get` always finds a digit.
     let digit = |nibble: u8| DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
     [digit(b >> 4), digit(b & 0x0f)]
