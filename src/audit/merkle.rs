@@ -94,7 +94,7 @@ impl CompactRange {
     }
 }
 
-/// PATH(m, D[n]): the inclusion proof of leaf `index` in the tree over `leaves`.
+/// PATH(m, D\[n\]): the inclusion proof of leaf `index` in the tree over `leaves`.
 pub fn inclusion_proof(index: usize, leaves: &[Hash]) -> Vec<Hash> {
     let mut proof = Vec::new();
     path(index, leaves, &mut proof);
@@ -116,7 +116,7 @@ fn path(m: usize, leaves: &[Hash], out: &mut Vec<Hash>) {
     }
 }
 
-/// PROOF(m, D[n]): the consistency proof between the first `m` leaves and all of `leaves`.
+/// PROOF(m, D\[n\]): the consistency proof between the first `m` leaves and all of `leaves`.
 pub fn consistency_proof(m: usize, leaves: &[Hash]) -> Vec<Hash> {
     let mut proof = Vec::new();
     if m > 0 && m < leaves.len() {

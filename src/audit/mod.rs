@@ -6,13 +6,16 @@
 //! - `log.jsonl`: one JSON record per line. Each carries `seq` and `prev`, the leaf hash of the previous line, so
 //!   the lines form a hash chain; hashes are over the exact bytes written, so no JSON canonicalisation is needed.
 //! - The records are the leaves of an RFC 9162 Merkle tree ([`merkle`]); `checkpoints/` holds C2SP signed notes
-//!   of (origin, size, root), signed with Ed25519 ([`note`]); `checkpoint` is the latest.
+//!   of (origin, size, root), signed with Ed25519 ([`note`]); `checkpoint` is the latest. `seal` holds the
+//!   writer's signature over every group commit ([`seal`]), made before the commit's records are written, so a
+//!   record past the last seal is not the writer's.
 //! - `payloads.bin`: message texts and handoff packets, each behind a 32-byte random salt. The chain holds only
 //!   the commitment SHA-256(tag || salt || payload). Erasure zeroes the salt and the payload and appends a record
 //!   saying so: the chain still verifies, and the erased text is gone.
 //!
-//! [`AuditLog`] writes (group commit, one writer, crash recovery); [`verify()`] checks a log directory and
-//! reports every problem.
+//! [`AuditLog`] writes (group commit, one writer, crash recovery that adopts nothing it cannot prove);
+//! [`verify()`] checks a log directory and reports every problem and every record nothing signed; [`proof`] makes
+//! and checks inclusion and consistency proofs.
 
 // STYLE rule 15: every length, offset and count in a log comes from a file an attacker may have written.
 #![deny(clippy::arithmetic_side_effects)]

@@ -1,17 +1,22 @@
-//! The writer: appends records, acknowledges them only once durable, signs checkpoints, recovers after a crash.
+//! The writer: appends records, acknowledges them only once durable, seals every commit, signs checkpoints,
+//! recovers after a crash, and never adopts what it did not write.
 //!
 //! Durability is by group commit: [`AuditLog::append`] buffers a record (and its payload), [`AuditLog::commit`]
-//! writes every buffered payload and record and makes each file durable with one `fsync`, then acknowledges them
-//! all. Payloads are made durable before the records that commit to them, so a crash can leave an unreferenced
-//! payload (cut on recovery), never a record whose payload is lost.
+//! writes every buffered payload (one `fdatasync`), then the seal of the tree the commit makes (one in-place
+//! `fdatasync`, see [`super::seal`]), then the records (one `fdatasync`), and only then acknowledges them. Payloads
+//! are durable before the records that commit to them, and every record is sealed before it is on disk.
 //!
 //! One writer per log: the writer holds an exclusive lock on the log directory itself for its lifetime (and on
 //! `LOCK`, for older writers); a second writer, or a maintenance command, gets [`AuditError::Locked`]. Deleting
-//! `LOCK` as "stale" changes nothing, and a `log.jsonl` or `payloads.bin` replaced under the writer stops it.
+//! `LOCK` as "stale" changes nothing, and a `log.jsonl`, `payloads.bin` or `seal` replaced under the writer stops
+//! it.
 //!
-//! Recovery on open: every record up to the latest signed checkpoint must be intact and hash to its root, or the
-//! writer refuses to open ([`AuditError::Damaged`]): evidence is never repaired silently. Past the checkpoint, the
-//! first torn or broken line and everything after it is cut, and a `recovery` record says how much was cut.
+//! Recovery on open ([`super::recovery`] decides, before anything is touched): every record up to the largest seal
+//! or checkpoint that matches must be intact, and no complete line may be broken, or the writer refuses to open
+//! ([`AuditError::Damaged`]): evidence is never repaired silently. An interrupted commit (its seal written, its
+//! records not all) and a torn last line are cut. Complete records past the last seal are not the writer's: it
+//! refuses them ([`AuditError::Unproven`]) unless told to cut or adopt them ([`Unproven`]). Whatever it cuts or
+//! adopts, a `recovery` record says.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
