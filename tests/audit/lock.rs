@@ -44,10 +44,11 @@ fn deleting_lock_while_a_writer_holds_the_log_keeps_every_other_writer_out() {
 
     let second = AuditLog::open(dir.path(), signer(1), options()).unwrap_err();
     assert!(matches!(second, audit::AuditError::Locked(_)), "a second writer: {second}");
-    let commands: [&[&str]; 4] = [
+    let commands: [&[&str]; 5] = [
         &["audit", "erase", log_dir, "--conversation", "c1", "--reason", "r", "--signing-key", &key],
         &["audit", "purge", log_dir, "--at", "2030-01-01T00:00:00Z", "--signing-key", &key],
         &["audit", "rotate-key", log_dir, "--signing-key", &key, "--new-signing-key", &new_key],
+        &["audit", "recover", log_dir, "--signing-key", &key, "--cut"],
         &["eval", "--audit", log_dir, "--audit-key", &key],
     ];
     for args in commands {
