@@ -6,10 +6,10 @@
 //! - `log.jsonl`: one JSON record per line. Each carries `seq` and `prev`, the leaf hash of the previous line, so
 //!   the lines form a hash chain; hashes are over the exact bytes written, so no JSON canonicalisation is needed.
 //! - The records are the leaves of an RFC 9162 Merkle tree ([`merkle`]); `checkpoints/` holds C2SP signed notes
-//!   of (origin, size, root), signed with Ed25519 ([`note`]); `checkpoint` is the latest. `seal` holds the
-//!   writer's signature over every group commit ([`seal`]), made before the commit's records are written, so a
-//!   record past the last seal is not the writer's.
-//! - `payloads.bin`: message texts and handoff packets, each behind a 32-byte random salt. The chain holds only
+//!   of (origin, size, root), signed with Ed25519 ([`note`]); `checkpoint` is the latest. The header of
+//!   `payloads.bin` holds the writer's signature over every group commit ([`seal`]), made durable before the
+//!   commit's records are written, so a record past the last seal is not the writer's.
+//! - `payloads.bin`: the seal header, then message texts and handoff packets, each behind a 32-byte random salt. The chain holds only
 //!   the commitment SHA-256(tag || salt || payload). Erasure zeroes the salt and the payload and appends a record
 //!   saying so: the chain still verifies, and the erased text is gone.
 //!
@@ -47,7 +47,7 @@ pub mod files {
     pub const CHECKPOINTS: &str = "checkpoints";
     /// The latest signed checkpoint.
     pub const CHECKPOINT: &str = "checkpoint";
-    /// The writer's seals: two slots, rewritten in place at every group commit.
+    /// The writer's seals in a log begun before seals (others keep them in the header of `payloads.bin`).
     pub const SEAL: &str = "seal";
     /// The writer's lock.
     pub const LOCK: &str = "LOCK";

@@ -82,18 +82,21 @@ pub(crate) struct Plan {
 }
 
 /// Reads `log` (the bytes of `log.jsonl`) against the checked `claims`, with `payload_len` bytes in
-/// `payloads.bin`.
-pub(crate) fn analyse(log: &[u8], payload_len: u64, claims: &[Claim]) -> Result<Plan, AuditError> {
+/// `payloads.bin`, whose payloads start at `payload_start` (after the seal header, if it has one).
+pub(crate) fn analyse(
+    log: &[u8],
+    payload_start: u64,
+    payload_len: u64,
+    claims: &[Claim],
+) -> Result<Plan, AuditError> {
     let wanted: Vec<u64> = claims.iter().map(|c| c.size).collect();
     let signed = claims.iter().filter(|c| matches!(c.source, Source::Checkpoint(_))).map(|c| c.size).max();
     let signed = signed.unwrap_or(0);
 
     // Rule 1: the walk.
-    let mut state = State::default();
-    let mut snapshots: HashMap<u64, State> = HashMap::new();
-    if wanted.contains(&0) {
-        snapshots.insert(0, state.clone());
-    }
+    let mut state = State { payload_end: payload_start, ..State::default() };
+    // The state before any record is always kept: with nothing proven, it is what the writer keeps.
+    let mut snapshots: HashMap<u64, State> = HashMap::from([(0, state.clone())]);
     let mut authority: Vec<(u64, String)> = Vec::new();
     let mut rest = log;
     while let Some((line, after)) = memchr::memchr(b'\n', rest).and_then(|n| rest.split_at_checked(n)) {
@@ -171,6 +174,7 @@ pub(crate) fn analyse(log: &[u8], payload_len: u64, claims: &[Claim]) -> Result<
     }
     let p = matched.iter().map(|(size, _)| *size).max().unwrap_or(0);
     let sealed_slot = matched.iter().filter(|(size, _)| *size == p).find_map(|(_, slot)| *slot);
+    // INVARIANT: `p` is 0 or the size of a matched claim, and a snapshot was taken at each.
     let proven_state = snapshots.get(&p).cloned().unwrap_or_default();
     let past = good.saturating_sub(p);
 
@@ -228,26 +232,29 @@ mod tests {
     fn the_shapes_a_crash_leaves_and_the_shapes_it_cannot() {
         let (bytes, leaves) = log(6);
         // Sealed to the end: nothing past it.
-        let plan = analyse(&bytes, 0, &[seal(0, 4, &leaves), seal(1, 6, &leaves)]).unwrap();
+        let plan = analyse(&bytes, 0, 0, &[seal(0, 4, &leaves), seal(1, 6, &leaves)]).unwrap();
         assert_eq!((plan.proven.records, plan.tail.clone(), plan.sealed_slot), (6, Tail::None, Some(1)));
         // A commit of 4 more sealed, 2 of them written: interrupted.
         let ahead = Claim { size: 10, root: Hash([1; 32]), source: Source::Seal(1) };
-        let plan = analyse(&bytes[..bytes.len() - 5], 0, &[seal(0, 4, &leaves), ahead.clone()]).unwrap();
+        let plan = analyse(&bytes[..bytes.len() - 5], 0, 0, &[seal(0, 4, &leaves), ahead.clone()]).unwrap();
         assert_eq!(plan.tail, Tail::Interrupted { sealed: 10, records: 1 });
         assert!(plan.torn > 0);
         // Records past the newest seal: not the writer's.
-        let plan = analyse(&bytes, 0, &[seal(0, 3, &leaves), seal(1, 4, &leaves)]).unwrap();
+        let plan = analyse(&bytes, 0, 0, &[seal(0, 3, &leaves), seal(1, 4, &leaves)]).unwrap();
         assert_eq!(plan.tail, Tail::Unproven { records: 2, authority: vec![] });
         // A seal ahead with no seal of the commit before: records removed.
-        assert!(analyse(&bytes, 0, std::slice::from_ref(&ahead)).is_err());
+        assert!(analyse(&bytes, 0, 0, std::slice::from_ref(&ahead)).is_err());
         // A complete line broken in the middle of the unsealed part.
         let mut broken = bytes.clone();
         // In the prev of record 4 (line 5), past the seal, with a complete record after it.
         let line_start = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(3).unwrap().0 + 1;
         broken[line_start + 20] ^= 1;
-        let err = analyse(&broken, 0, &[seal(0, 4, &leaves)]).unwrap_err().to_string();
+        let err = analyse(&broken, 0, 0, &[seal(0, 4, &leaves)]).unwrap_err().to_string();
         assert!(err.contains("complete line"), "{err}");
         // No claim at all, and records: a log whose seals and checkpoints were deleted.
-        assert_eq!(analyse(&bytes, 0, &[]).unwrap().tail, Tail::Unproven { records: 6, authority: vec![] });
+        assert_eq!(
+            analyse(&bytes, 0, 0, &[]).unwrap().tail,
+            Tail::Unproven { records: 6, authority: vec![] }
+        );
     }
 }

@@ -9,10 +9,14 @@
 //! written: which is why a seal is not a checkpoint (its first line is [`TAG`], so no checkpoint reader takes it
 //! for one, and nobody can hold it up as a signed tree head of the log).
 //!
-//! The seal file has two fixed slots of [`SLOT_LEN`] bytes, overwritten in place (no rename, so one `fdatasync`
-//! of an unchanged block: about a tenth of the cost of an atomic file replacement, measured on this machine's
-//! ext4). The writer always writes the slot that does not hold the seal of its current durable state, so a write
-//! torn by a crash leaves the other slot, the previous commit's seal, intact.
+//! The seals live in two fixed slots of [`SLOT_LEN`] bytes, overwritten in place. The writer always writes the
+//! slot that does not hold the seal of its current durable state, so a write torn by a crash leaves the other
+//! slot, the previous commit's seal, intact. Where the slots are is the log's [`Layout`]: in a log begun with seals
+//! they are the first [`HEADER_LEN`] bytes of `payloads.bin`, so that the one `fdatasync` that makes a commit's
+//! payloads durable makes its seal durable too (payloads and seal need no order between them, only both before
+//! the records): a seal costs a signature per commit, not another flush of the disk. A log begun before seals
+//! cannot grow a header (its payload offsets are signed), so its slots are the file `seal`, at the price of that
+//! extra `fdatasync`.
 
 use super::note::{Checkpoint, NoteError};
 
@@ -22,8 +26,50 @@ pub const TAG: &str = "handrail/seal/v1";
 /// The size of one slot.
 pub const SLOT_LEN: usize = 4096;
 
-/// The number of slots in the seal file.
+/// The number of slots.
 pub const SLOTS: usize = 2;
+
+/// The slots as a header of `payloads.bin`: its payloads start after it.
+pub const HEADER_LEN: u64 = (SLOTS * SLOT_LEN) as u64;
+
+/// Where a log's seals are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// The first [`HEADER_LEN`] bytes of `payloads.bin`; payloads start at [`HEADER_LEN`].
+    Header,
+    /// The file `seal` (a log begun before seals); payloads start at 0.
+    File,
+    /// Nowhere (a log written before seals, not yet opened by a writer that seals); payloads start at 0.
+    None,
+}
+
+impl Layout {
+    /// The layout of a log (FORMAT.md §5): with a `seal` file, [`Layout::File`]; otherwise [`Layout::Header`]
+    /// when its first payload starts at [`HEADER_LEN`], or, with no payload yet, when `payloads.bin` is at least
+    /// that long; otherwise [`Layout::None`]. Payload offsets are signed, so a forger cannot move a log from one
+    /// layout to another without breaking the chain.
+    pub fn of(log: &[u8], payloads_len: u64, seal_file: bool) -> Layout {
+        if seal_file {
+            return Layout::File;
+        }
+        let first =
+            log.split(|b| *b == b'\n').find_map(|line| super::record::head(line).and_then(|h| h.payload));
+        match first {
+            Some(p) if p.offset == HEADER_LEN => Layout::Header,
+            Some(_) => Layout::None,
+            None if payloads_len >= HEADER_LEN => Layout::Header,
+            None => Layout::None,
+        }
+    }
+
+    /// Where the first payload starts in `payloads.bin`.
+    pub fn payload_start(self) -> u64 {
+        match self {
+            Layout::Header => HEADER_LEN,
+            Layout::File | Layout::None => 0,
+        }
+    }
+}
 
 /// The text a seal signs: [`TAG`], then the checkpoint body of the tree the commit makes durable.
 pub fn body(tree: &Checkpoint) -> String {

@@ -18,7 +18,7 @@ use super::hash::{Hash, SALT_LEN, commitment};
 use super::merkle::{CompactRange, leaf_hash};
 use super::note::{self, Checkpoint, NoteError, Verifier};
 use super::record::{self, Body, PayloadHead, Record};
-use super::seal::{self, Slot};
+use super::seal::{self, Layout, Slot};
 use super::{AuditError, files};
 
 /// What the auditor trusts.
@@ -144,7 +144,15 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
     let checkpoints = list_checkpoints(dir, &mut report);
     let latest = std::fs::read(dir.join(files::CHECKPOINT)).ok();
     let seal_file = std::fs::read(dir.join(files::SEAL)).ok();
-    let slots = seal_file.as_deref().map(seal::slots);
+    let layout = Layout::of(&log, payloads.len() as u64, seal_file.is_some());
+    let slots = match layout {
+        Layout::Header => {
+            Some(seal::slots(payloads.get(..seal::SLOTS * seal::SLOT_LEN).unwrap_or(payloads.as_slice())))
+        }
+        Layout::File => seal_file.as_deref().map(seal::slots),
+        Layout::None => None,
+    };
+    let where_ = if layout == Layout::Header { "the seal header of `payloads.bin`" } else { "`seal`" };
     let mut wanted: HashSet<u64> = checkpoints.keys().copied().collect();
     wanted.extend(latest.as_deref().and_then(|b| claimed_size(b, Checkpoint::parse)));
     wanted.extend(options.trusted.as_deref().and_then(|b| claimed_size(b, Checkpoint::parse)));
@@ -260,7 +268,7 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
         let bytes = match content {
             Slot::Empty => continue,
             Slot::Malformed(why) => {
-                report.problem(None, format!("`seal` slot {slot}: {why}"));
+                report.problem(None, format!("{where_}, slot {slot}: {why}"));
                 continue;
             }
             Slot::Note(bytes) => bytes,
@@ -268,21 +276,21 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
         let (tree, by) = match keys.open(bytes, seal::parse) {
             Ok(opened) => opened,
             Err(e) => {
-                report.problem(None, format!("`seal` slot {slot}: {e}"));
+                report.problem(None, format!("{where_}, slot {slot}: {e}"));
                 continue;
             }
         };
         if origin.get_or_insert_with(|| tree.origin.clone()) != &tree.origin {
-            report.problem(None, format!("`seal` slot {slot} is for another log (`{}`)", tree.origin));
+            report.problem(None, format!("{where_}, slot {slot}, is for another log (`{}`)", tree.origin));
             continue;
         }
         match roots.get(&tree.size) {
             None => report.problem(None, format!(
-                "the writer sealed {} records (`seal` slot {slot}) but the log holds only {}: a group commit was interrupted by a crash (the writer cuts it and records a recovery when it next opens the log), or records were removed from the end",
+                "the writer sealed {} records ({where_}, slot {slot}) but the log holds only {}: a group commit was interrupted by a crash (the writer cuts it and records a recovery when it next opens the log), or records were removed from the end",
                 tree.size, report.records
             )),
             Some(root) if *root != tree.root => report.problem(None, format!(
-                "the first {} records do not hash to the root the writer sealed (`seal` slot {slot}): they were changed",
+                "the first {} records do not hash to the root the writer sealed ({where_}, slot {slot}): they were changed",
                 tree.size
             )),
             Some(_) => {
@@ -309,7 +317,7 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<Report, AuditError>
     report.unsigned = report.records.saturating_sub(report.signed_size);
 
     // 6. Payloads against their commitments (hashed on all cores); erasures against their records.
-    check_payloads(&payloads, &walked, &mut report);
+    check_payloads(&payloads, layout.payload_start(), &walked, &mut report);
 
     report.outcome = if !report.problems.is_empty() {
         Outcome::Failed
@@ -330,7 +338,7 @@ fn claimed_size(note: &[u8], parse: fn(&str) -> Result<Checkpoint, NoteError>) -
 
 /// Step 6: each payload is where the previous one ended, and matches its commitment, unless a signed erasure
 /// erased it; an erasure counts only when it is signed, lists records before it, and they have payloads.
-fn check_payloads(payloads: &[u8], walked: &Walked, report: &mut Report) {
+fn check_payloads(payloads: &[u8], start: u64, walked: &Walked, report: &mut Report) {
     let signed = report.signed_size;
     let mut erased_by: BTreeMap<u64, Vec<&Eraser>> = BTreeMap::new();
     for eraser in &walked.erasers {
@@ -350,7 +358,7 @@ fn check_payloads(payloads: &[u8], walked: &Walked, report: &mut Report) {
             .and_then(|r| r.split_first_chunk::<SALT_LEN>())
             .is_some_and(|(salt, payload)| commitment(salt, payload) == p.commitment)
     });
-    let mut expected_offset = 0u64;
+    let mut expected_offset = start;
     for ((s, p), matched) in walked.with_payload.iter().zip(matches) {
         if p.offset != expected_offset {
             report.problem(

@@ -2,9 +2,10 @@
 //! recovers after a crash, and never adopts what it did not write.
 //!
 //! Durability is by group commit: [`AuditLog::append`] buffers a record (and its payload), [`AuditLog::commit`]
-//! writes every buffered payload (one `fdatasync`), then the seal of the tree the commit makes (one in-place
-//! `fdatasync`, see [`super::seal`]), then the records (one `fdatasync`), and only then acknowledges them. Payloads
-//! are durable before the records that commit to them, and every record is sealed before it is on disk.
+//! writes the seal of the tree the commit makes (in place, in the header of `payloads.bin`, see [`super::seal`])
+//! and every buffered payload, makes both durable with one `fdatasync`, then writes the records (one `fdatasync`),
+//! and only then acknowledges them. Payloads are durable before the records that commit to them, and every record
+//! is sealed before it is on disk, for the price of one signature per commit.
 //!
 //! One writer per log: the writer holds an exclusive lock on the log directory itself for its lifetime (and on
 //! `LOCK`, for older writers); a second writer, or a maintenance command, gets [`AuditError::Locked`]. Deleting
@@ -31,7 +32,7 @@ use super::merkle::{CompactRange, leaf_hash};
 use super::note::{self, Checkpoint, Signer, Verifier};
 use super::record::{self, Body, PayloadRef, PolicyRef, Record, Retention};
 use super::recovery::{self, Claim, Source, Tail};
-use super::seal::{self, Slot};
+use super::seal::{self, Layout, Slot};
 use super::{AuditError, files};
 
 /// What the writer does, on open, with complete records past its last seal: records it cannot prove it wrote
@@ -130,8 +131,8 @@ pub struct AuditLog {
     signer: Signer,
     log: File,
     payloads: File,
-    /// The seal file, written in place (not appended).
-    seal: File,
+    /// Where the seals are written, in place.
+    seals: Seals,
     /// The slot holding the seal of the durable state (or of the commit being written); the next seal goes in the
     /// other one.
     seal_slot: Option<usize>,
@@ -169,25 +170,21 @@ impl AuditLog {
                 .open(&path)
                 .map_err(|e| AuditError::io(&path, e))
         };
-        let log = open(files::LOG)?;
-        let payloads = open(files::PAYLOADS)?;
-        let seal_path = dir.join(files::SEAL);
-        if !seal_path.exists() {
-            // Two empty slots, in place before the first commit needs one.
-            write_atomically(&seal_path, &[0u8; seal::SLOTS * seal::SLOT_LEN])?;
-        }
-        let seal = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&seal_path)
-            .map_err(|e| AuditError::io(&seal_path, e))?;
+        let mut log = open(files::LOG)?;
+        let mut payloads = open(files::PAYLOADS)?;
+        let log_path = dir.join(files::LOG);
+        let mut bytes = Vec::new();
+        log.seek(SeekFrom::Start(0))
+            .and_then(|_| log.read_to_end(&mut bytes))
+            .map_err(|e| AuditError::io(&log_path, e))?;
+        let seals = Seals::open(dir, &bytes, &mut payloads)?;
         let mut this = AuditLog {
             dir: dir.to_path_buf(),
             options,
             signer,
             log,
             payloads,
-            seal,
+            seals,
             seal_slot: None,
             recovered: None,
             _lock: lock,
@@ -203,7 +200,7 @@ impl AuditLog {
             random: ring::rand::SystemRandom::new(),
             broken: None,
         };
-        this.recover()?;
+        this.recover(&bytes)?;
         // A new log gets a checkpoint of size 0 at once, so that from its first record on a log without
         // `checkpoint` is one whose checkpoints were deleted. Any other log whose `checkpoint` is gone gets one of
         // its proven state.
@@ -232,19 +229,14 @@ impl AuditLog {
     /// Reads the log, proves what it can against the seals and checkpoints signed with this key, and deals with
     /// what lies past that ([`recovery`] decides; this carries it out): cuts an interrupted commit or a torn line,
     /// refuses records it cannot prove it wrote unless told to cut or adopt them, and records what it did.
-    fn recover(&mut self) -> Result<(), AuditError> {
+    fn recover(&mut self, bytes: &[u8]) -> Result<(), AuditError> {
         let log_path = self.dir.join(files::LOG);
-        let mut bytes = Vec::new();
-        self.log
-            .seek(SeekFrom::Start(0))
-            .and_then(|_| self.log.read_to_end(&mut bytes))
-            .map_err(|e| AuditError::io(&log_path, e))?;
         let payload_path = self.dir.join(files::PAYLOADS);
         let payload_len = self.payloads.metadata().map_err(|e| AuditError::io(&payload_path, e))?.len();
         let mut claims = self.checkpoint_claims()?;
         self.checkpointed = claims.iter().map(|c| c.size).max().unwrap_or(0);
         claims.extend(self.seal_claims()?);
-        let plan = recovery::analyse(&bytes, payload_len, &claims)?;
+        let plan = recovery::analyse(bytes, self.seals.layout.payload_start(), payload_len, &claims)?;
 
         let (keep, records_cut, records_adopted, cause) = match (&plan.tail, self.options.unproven) {
             (Tail::None, _) => {
@@ -392,12 +384,7 @@ impl AuditLog {
     /// The seals that open with the writer's key. A slot that does not (a write torn by power loss, a seal by the
     /// key before a rotation, tampering) proves nothing and is ignored: the verifier reports it.
     fn seal_claims(&self) -> Result<Vec<Claim>, AuditError> {
-        let path = self.dir.join(files::SEAL);
-        let mut bytes = Vec::new();
-        (&self.seal)
-            .seek(SeekFrom::Start(0))
-            .and_then(|_| (&self.seal).read_to_end(&mut bytes))
-            .map_err(|e| AuditError::io(&path, e))?;
+        let bytes = self.seals.read()?;
         let mut claims = Vec::new();
         for (slot, content) in seal::slots(&bytes).into_iter().enumerate() {
             let opened = match content {
@@ -425,14 +412,15 @@ impl AuditLog {
     /// Seals the durable state if no slot holds its seal yet.
     fn ensure_sealed(&mut self) -> Result<(), AuditError> {
         if self.seal_slot.is_none() {
-            self.seal_state(self.durable, &[])?;
+            self.seal_state(self.durable, &[], Durable::Now)?;
         }
         Ok(())
     }
 
     /// Signs the tree of the first `size` records (the range as it now is) and writes it in the slot that does not
-    /// hold the seal of the durable state, made durable with one `fdatasync`; that slot then holds it.
-    fn seal_state(&mut self, size: u64, extra: &[&Signer]) -> Result<(), AuditError> {
+    /// hold the seal of the durable state; that slot then holds it. Durable at once, except with `Durable::Later`
+    /// in a log whose seals head `payloads.bin`: the commit's payload `fdatasync` then makes it durable.
+    fn seal_state(&mut self, size: u64, extra: &[&Signer], durable: Durable) -> Result<(), AuditError> {
         let tree = Checkpoint { origin: self.options.origin.clone(), size, root: self.range.root() };
         let mut signers = vec![&self.signer];
         signers.extend_from_slice(extra);
@@ -445,17 +433,7 @@ impl AuditLog {
             ))
         })?;
         let slot = self.seal_slot.map_or(0, |s| if s == 0 { 1 } else { 0 });
-        let path = self.dir.join(files::SEAL);
-        let len = (seal::SLOTS as u64).saturating_mul(seal::SLOT_LEN as u64);
-        if self.seal.metadata().map_err(|e| AuditError::io(&path, e))?.len() != len {
-            // Not two slots (tampering): made two again, or no seal written now would ever be read.
-            self.seal.set_len(len).map_err(|e| AuditError::io(&path, e))?;
-        }
-        let offset = (slot as u64).saturating_mul(seal::SLOT_LEN as u64);
-        self.seal
-            .write_all_at(&bytes, offset)
-            .and_then(|_| self.seal.sync_data())
-            .map_err(|e| AuditError::io(&path, e))?;
+        self.seals.write(slot, &bytes, durable)?;
         self.seal_slot = Some(slot);
         Ok(())
     }
@@ -528,24 +506,31 @@ impl AuditLog {
         result
     }
 
-    /// The group commit (FORMAT.md §6): payloads, then the seal of the tree the commit makes, then the records,
-    /// each made durable before the next is written. Sealing before writing is what lets the writer tell on open
-    /// the records it wrote (all sealed) from records someone appended (past every seal).
+    /// The group commit (FORMAT.md §6): the seal of the tree the commit makes and the payloads, durable together,
+    /// then the records. Sealing before writing is what lets the writer tell on open the records it wrote (all
+    /// sealed) from records someone appended (past every seal).
     fn write_buffers(&mut self) -> Result<u64, AuditError> {
         if !self.payload_buf.is_empty() || !self.log_buf.is_empty() {
             still_the_same(&self.payloads, &self.dir.join(files::PAYLOADS))?;
             still_the_same(&self.log, &self.dir.join(files::LOG))?;
-            still_the_same(&self.seal, &self.dir.join(files::SEAL))?;
+            self.seals.still_the_same()?;
+        }
+        let payload_path = self.dir.join(files::PAYLOADS);
+        // With the seals in the payload file's header, its one fdatasync below makes both durable.
+        let mut payload_sync = false;
+        if !self.log_buf.is_empty() {
+            self.seal_state(self.next_seq, &[], Durable::Later)?;
+            payload_sync = self.seals.layout == Layout::Header;
         }
         if !self.payload_buf.is_empty() {
-            self.payloads
-                .write_all(&self.payload_buf)
-                .and_then(|_| self.payloads.sync_data())
-                .map_err(|e| AuditError::io(&self.dir.join(files::PAYLOADS), e))?;
+            self.payloads.write_all(&self.payload_buf).map_err(|e| AuditError::io(&payload_path, e))?;
             self.payload_buf.clear();
+            payload_sync = true;
+        }
+        if payload_sync {
+            self.payloads.sync_data().map_err(|e| AuditError::io(&payload_path, e))?;
         }
         if !self.log_buf.is_empty() {
-            self.seal_state(self.next_seq, &[])?;
             self.log
                 .write_all(&self.log_buf)
                 .and_then(|_| self.log.sync_data())
@@ -605,7 +590,7 @@ impl AuditLog {
         let old = std::mem::replace(&mut self.signer, new);
         // The seal of the rotated state signed by both keys, in the other slot: a writer opening with the new
         // key finds a seal it can check (the one the commit wrote is by the old key only).
-        self.seal_state(self.durable, &[&old])?;
+        self.seal_state(self.durable, &[&old], Durable::Now)?;
         self.checkpoint(&[&old])
     }
 
@@ -727,6 +712,90 @@ impl AuditLog {
             overwrite.sync_data().map_err(|e| AuditError::io(&path, e))?;
         }
         Ok(())
+    }
+}
+
+/// Whether a seal must be durable when [`AuditLog::seal_state`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durable {
+    /// Yes.
+    Now,
+    /// The caller makes `payloads.bin` durable next (a commit); only a separate seal file is synced at once.
+    Later,
+}
+
+/// Where the writer keeps its two seal slots ([`seal::Layout`]).
+#[derive(Debug)]
+struct Seals {
+    layout: Layout,
+    /// The file that holds the slots: `payloads.bin` for [`Layout::Header`], `seal` for [`Layout::File`].
+    path: PathBuf,
+    /// A handle on it without `O_APPEND` (on Linux, a positioned write to an append-mode file appends).
+    file: File,
+}
+
+impl Seals {
+    /// Finds (or makes) the log's slots: a new log gets them as the header of `payloads.bin`; a log from before
+    /// seals gets a `seal` file.
+    fn open(dir: &Path, log: &[u8], payloads: &mut File) -> Result<Seals, AuditError> {
+        let payload_path = dir.join(files::PAYLOADS);
+        let seal_path = dir.join(files::SEAL);
+        let payload_len = payloads.metadata().map_err(|e| AuditError::io(&payload_path, e))?.len();
+        let layout = match Layout::of(log, payload_len, seal_path.exists()) {
+            Layout::None if log.is_empty() && payload_len == 0 => {
+                // A new log: two empty slots head the payload file before any payload is written.
+                payloads
+                    .write_all(&[0u8; seal::SLOTS * seal::SLOT_LEN])
+                    .and_then(|_| payloads.sync_all())
+                    .map_err(|e| AuditError::io(&payload_path, e))?;
+                Layout::Header
+            }
+            Layout::None => {
+                write_atomically(&seal_path, &[0u8; seal::SLOTS * seal::SLOT_LEN])?;
+                Layout::File
+            }
+            layout => layout,
+        };
+        let path = if layout == Layout::Header { payload_path } else { seal_path };
+        let file =
+            OpenOptions::new().read(true).write(true).open(&path).map_err(|e| AuditError::io(&path, e))?;
+        Ok(Seals { layout, path, file })
+    }
+
+    /// The bytes of the slots: the header of `payloads.bin`, or the whole seal file (the slots of a file of
+    /// another length read as malformed).
+    fn read(&self) -> Result<Vec<u8>, AuditError> {
+        let limit = if self.layout == Layout::Header { seal::HEADER_LEN } else { u64::MAX };
+        let mut bytes = Vec::new();
+        (&self.file)
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| (&self.file).take(limit).read_to_end(&mut bytes))
+            .map_err(|e| AuditError::io(&self.path, e))?;
+        Ok(bytes)
+    }
+
+    /// Writes one slot in place; durable at once unless `Later` and the slots head `payloads.bin`.
+    fn write(&mut self, slot: usize, bytes: &[u8], durable: Durable) -> Result<(), AuditError> {
+        let path = &self.path;
+        let io = |e| AuditError::io(path, e);
+        if self.layout == Layout::File && self.file.metadata().map_err(io)?.len() != seal::HEADER_LEN {
+            // Not two slots (tampering): made two again, or no seal written now would ever be read.
+            self.file.set_len(seal::HEADER_LEN).map_err(io)?;
+        }
+        let offset = (slot as u64).saturating_mul(seal::SLOT_LEN as u64);
+        self.file.write_all_at(bytes, offset).map_err(io)?;
+        if durable == Durable::Now || self.layout == Layout::File {
+            self.file.sync_data().map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// For a separate seal file: stops the writer if it was replaced (the payload file is checked anyway).
+    fn still_the_same(&self) -> Result<(), AuditError> {
+        match self.layout {
+            Layout::File => still_the_same(&self.file, &self.path),
+            Layout::Header | Layout::None => Ok(()),
+        }
     }
 }
 

@@ -121,7 +121,7 @@ fn a_log_whose_seals_and_checkpoints_were_deleted_is_not_new() {
     forge::write_lines(dir.path(), &forge::rechain(&lines));
     std::fs::remove_dir_all(dir.path().join(files::CHECKPOINTS)).unwrap();
     std::fs::remove_file(dir.path().join(files::CHECKPOINT)).unwrap();
-    std::fs::remove_file(dir.path().join(files::SEAL)).unwrap();
+    forge::delete_seals(dir.path());
     let r = report(dir.path());
     assert!(!r.ok(), "{r:?}");
     let err = open(dir.path(), Unproven::Refuse).unwrap_err();
@@ -133,7 +133,7 @@ fn records_past_the_last_checkpoint_of_a_log_without_seals_are_refused() {
     // A log written before seals, or whose seal file was deleted: the records after its last checkpoint.
     let dir = fresh(7);
     commit_then_crash(dir.path(), 7, 10);
-    std::fs::remove_file(dir.path().join(files::SEAL)).unwrap();
+    forge::delete_seals(dir.path());
     assert_eq!(report(dir.path()).outcome, audit::Outcome::Unsigned);
     let err = open(dir.path(), Unproven::Refuse).unwrap_err();
     assert!(matches!(err, AuditError::Unproven { first: 7, records: 3, .. }), "{err}");
@@ -165,7 +165,10 @@ fn an_interrupted_commit_is_cut_and_recorded() {
     assert_eq!(log.close().unwrap(), 7, "6 sealed records and the recovery");
     let all = records(dir.path());
     assert!(matches!(all[6].body, Body::Recovery { records_cut: 1, .. }), "{:?}", all[6]);
-    assert_eq!(&std::fs::read(dir.path().join(files::PAYLOADS)).unwrap()[..payloads.len()], &payloads[..]);
+    // The sealed records' payloads are untouched (the seal header before them has new seals).
+    let after = std::fs::read(dir.path().join(files::PAYLOADS)).unwrap();
+    let start = audit::seal::HEADER_LEN as usize;
+    assert!(after[start..payloads.len()] == payloads[start..], "the sealed payloads changed");
     let r = report(dir.path());
     assert!(r.ok(), "{:?}", r.problems);
 }
@@ -230,4 +233,31 @@ fn verify_exits_5_on_an_unsigned_tail_and_recover_deals_with_it() {
     let (code, out) = run(&["audit", "recover", log_dir, "--signing-key", key, "--cut"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("nothing to recover"), "{out}");
+}
+
+/// A log begun before seals (payloads from offset 0, no seal header) cannot grow a header, since its payload
+/// offsets are signed: the writer keeps its seals in a `seal` file instead, and everything else works the same.
+#[test]
+fn a_log_from_before_seals_gets_a_seal_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(files::CHECKPOINTS)).unwrap();
+    std::fs::write(dir.path().join(files::LOG), b"").unwrap();
+    for i in 0..3 {
+        forge::append_decision(dir.path(), &format!("{{\"text\":\"old {i}\"}}"));
+    }
+    forge::sign_checkpoint(dir.path(), &[&signer(1)]);
+    assert!(report(dir.path()).ok(), "{:?}", report(dir.path()).problems);
+
+    let mut log = open(dir.path(), Unproven::Refuse).unwrap();
+    assert!(dir.path().join(files::SEAL).is_file());
+    log.append(decision(3)).unwrap();
+    log.commit().unwrap();
+    drop(log); // a crash: the last commit is covered by the seal file only
+    let r = report(dir.path());
+    assert!(r.ok() && r.seals_verified > 0, "{r:?}");
+    commit_then_crash(dir.path(), 4, 6);
+    open(dir.path(), Unproven::Refuse).unwrap().close().unwrap();
+    let r = report(dir.path());
+    assert!(r.ok(), "{:?}", r.problems);
+    assert_eq!(r.records, 6);
 }

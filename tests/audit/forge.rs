@@ -100,7 +100,37 @@ pub fn sign_seal(dir: &Path, signers: &[&Signer]) {
         Checkpoint { origin: "test.example/log".into(), size: all.len() as u64, root: root(&leaves(&all)) };
     let note = note::sign(&seal::body(&cp), signers);
     let slot = seal::slot(&note).unwrap();
-    std::fs::write(dir.join(files::SEAL), [slot.clone(), slot].concat()).unwrap();
+    write_seals(dir, &[slot.clone(), slot].concat());
+}
+
+/// The bytes of both seal slots, wherever the log keeps them (the header of `payloads.bin`, or `seal`).
+pub fn seals(dir: &Path) -> Vec<u8> {
+    match std::fs::read(dir.join(files::SEAL)) {
+        Ok(file) => file,
+        Err(_) => std::fs::read(dir.join(files::PAYLOADS)).unwrap()[..seal::HEADER_LEN as usize].to_vec(),
+    }
+}
+
+/// Writes both seal slots where the log keeps them.
+pub fn write_seals(dir: &Path, slots: &[u8]) {
+    let file = dir.join(files::SEAL);
+    if file.exists() {
+        std::fs::write(file, slots).unwrap();
+    } else {
+        let path = dir.join(files::PAYLOADS);
+        let mut payloads = std::fs::read(&path).unwrap();
+        payloads[..seal::HEADER_LEN as usize].copy_from_slice(slots);
+        std::fs::write(path, payloads).unwrap();
+    }
+}
+
+/// Deletes the seals: the forger who wipes the writer's signatures of its last commits (both slots zeroed in the
+/// header of `payloads.bin`, whose offsets cannot move; or the `seal` file removed).
+pub fn delete_seals(dir: &Path) {
+    match std::fs::remove_file(dir.join(files::SEAL)) {
+        Ok(()) => {}
+        Err(_) => write_seals(dir, &vec![0; seal::HEADER_LEN as usize]),
+    }
 }
 
 /// Removes every checkpoint file of a size above `size`, and makes `checkpoint` the one of `size`.
@@ -138,25 +168,24 @@ pub fn cut_to(dir: &Path, n: usize) {
         .filter_map(|h| h.payload.and_then(|p| p.region()))
         .map(|r| r.end)
         .max()
-        .unwrap_or(0);
+        .unwrap_or(if dir.join(files::SEAL).exists() { 0 } else { seal::HEADER_LEN });
     let path = dir.join(files::PAYLOADS);
     let payloads = std::fs::read(&path).unwrap();
     std::fs::write(&path, &payloads[..(end as usize).min(payloads.len())]).unwrap();
 }
 
 /// The careful truncation: the log cut to a checkpoint's size, every later checkpoint deleted, `checkpoint`
-/// rolled back to it, and the seal deleted. Self-consistent: only a checkpoint the auditor kept can tell.
+/// rolled back to it, and the seals deleted. Self-consistent: only a checkpoint the auditor kept can tell.
 pub fn truncate_carefully(dir: &Path, size: u64) {
     cut_to(dir, size as usize);
     roll_back_checkpoints(dir, size);
-    std::fs::remove_file(dir.join(files::SEAL)).unwrap();
+    delete_seals(dir);
 }
 
 /// Puts the seal of `size` (one of the two slots must hold it) in both slots: the forger who rolls the seal
 /// back one commit, so the last commit's records lose their signature.
 pub fn roll_back_seal(dir: &Path, size: u64) {
-    let path = dir.join(files::SEAL);
-    let file = std::fs::read(&path).unwrap();
+    let file = seals(dir);
     let slot = (0..seal::SLOTS)
         .map(|i| file[i * seal::SLOT_LEN..(i + 1) * seal::SLOT_LEN].to_vec())
         .find(|slot| {
@@ -165,5 +194,5 @@ pub fn roll_back_seal(dir: &Path, size: u64) {
             seal::parse(&body).is_ok_and(|t| t.size == size)
         })
         .expect("a slot sealing that size");
-    std::fs::write(&path, [slot.clone(), slot].concat()).unwrap();
+    write_seals(dir, &[slot.clone(), slot].concat());
 }

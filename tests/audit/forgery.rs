@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use handrail::audit::{self, AuditLog, Outcome, Signer, VerifyOptions, files};
+use handrail::audit::{self, AuditLog, Outcome, Signer, VerifyOptions, files, seal};
 
 use crate::forge::{self, lines, rechain, write_lines};
 use crate::{copy_dir, signer};
@@ -152,9 +152,9 @@ fn record_ops(name: &str, op: fn(&mut Vec<Vec<u8>>, usize), rechain_all: bool) -
     out
 }
 
-fn flip_each(dir_file: &'static str, stride: usize, out: &mut Vec<Forgery>) {
+fn flip_each(dir_file: &'static str, stride: usize, from: usize, out: &mut Vec<Forgery>) {
     let len = std::fs::read(base().join(dir_file)).unwrap().len();
-    for at in (0..len).step_by(stride) {
+    for at in (from..len).step_by(stride) {
         out.push(forgery(format!("byte {at} of {dir_file}"), move |dir: &Path| {
             let path = dir.join(dir_file);
             let mut bytes = std::fs::read(&path).unwrap();
@@ -166,22 +166,20 @@ fn flip_each(dir_file: &'static str, stride: usize, out: &mut Vec<Forgery>) {
 
 fn classes() -> Vec<(&'static str, Vec<Forgery>)> {
     let mut flips = Vec::new();
-    flip_each(files::LOG, 23, &mut flips);
-    flip_each(files::PAYLOADS, 7, &mut flips);
-    flip_each(files::CHECKPOINT, 5, &mut flips);
+    flip_each(files::LOG, 23, 0, &mut flips);
+    flip_each(files::PAYLOADS, 7, seal::HEADER_LEN as usize, &mut flips);
+    flip_each(files::CHECKPOINT, 5, 0, &mut flips);
     for size in forge::checkpoint_sizes(base()) {
         let name: &'static str =
             Box::leak(format!("{}/{}", files::CHECKPOINTS, files::checkpoint_name(size)).into());
-        flip_each(name, 11, &mut flips);
+        flip_each(name, 11, 0, &mut flips);
     }
-    // The seal: every 5th byte of each note and a sample of the padding.
-    let seal_len = std::fs::read(base().join(files::SEAL)).unwrap().len();
-    for at in (0..seal_len).filter(|at| at % 4096 < 240 && at % 5 == 0 || at % 997 == 0) {
-        flips.push(forgery(format!("byte {at} of seal"), move |dir: &Path| {
-            let path = dir.join(files::SEAL);
-            let mut bytes = std::fs::read(&path).unwrap();
+    // The seals in the header of payloads.bin: every 5th byte of each note and a sample of the padding.
+    for at in (0..seal::HEADER_LEN as usize).filter(|at| at % 4096 < 240 && at % 5 == 0 || at % 997 == 0) {
+        flips.push(forgery(format!("byte {at} of the seal header"), move |dir: &Path| {
+            let mut bytes = forge::seals(dir);
             bytes[at] ^= 0x01;
-            std::fs::write(&path, bytes).unwrap();
+            forge::write_seals(dir, &bytes);
         }));
     }
 
@@ -264,12 +262,12 @@ fn classes() -> Vec<(&'static str, Vec<Forgery>)> {
             "seal and checkpoints rolled back, last commit rewritten",
             after_signed_range(|dir: &Path| with_lines(|l| l[11] = edit(&l[11]), true)(dir)),
         ),
-        forgery("seal deleted, records appended", |dir: &Path| {
-            std::fs::remove_file(dir.join(files::SEAL)).unwrap();
+        forgery("seals deleted, records appended", |dir: &Path| {
+            forge::delete_seals(dir);
             forge::append_decision(dir, "{\"text\":\"forged\"}");
         }),
-        forgery("seal and every checkpoint deleted", |dir: &Path| {
-            std::fs::remove_file(dir.join(files::SEAL)).unwrap();
+        forgery("seals and every checkpoint deleted", |dir: &Path| {
+            forge::delete_seals(dir);
             std::fs::remove_dir_all(dir.join(files::CHECKPOINTS)).unwrap();
             std::fs::remove_file(dir.join(files::CHECKPOINT)).unwrap();
         }),
@@ -387,7 +385,7 @@ fn classes() -> Vec<(&'static str, Vec<Forgery>)> {
         let mut out = Vec::new();
         for size in forge::checkpoint_sizes(base()).into_iter().filter(|s| (*s as usize) < RECORDS) {
             out.push(Forgery {
-                what: format!("careful truncation to {size}, seal deleted"),
+                what: format!("careful truncation to {size}, seals deleted"),
                 tamper: Box::new(move |dir: &Path| forge::truncate_carefully(dir, size)),
                 kept,
             });
@@ -396,9 +394,9 @@ fn classes() -> Vec<(&'static str, Vec<Forgery>)> {
             what: format!("careful truncation to {LAST_COMMIT}, an old seal put back"),
             tamper: Box::new(|dir: &Path| {
                 forge::roll_back_seal(dir, LAST_COMMIT);
-                let seal = std::fs::read(dir.join(files::SEAL)).unwrap();
+                let seals = forge::seals(dir);
                 forge::truncate_carefully(dir, LAST_COMMIT);
-                std::fs::write(dir.join(files::SEAL), seal).unwrap();
+                forge::write_seals(dir, &seals);
             }),
             kept,
         });
