@@ -29,23 +29,32 @@ impl Hash {
         hex(&self.0)
     }
 
-    /// Whether `hex` (bytes) is this hash in lowercase hex, without allocating.
+    /// Whether `hex` (bytes) is this hash in lowercase hex, without allocating. On the verifier's hot path (every
+    /// record's `prev`): byte comparisons only, no slice equality (which calls `memcmp` for two bytes).
     pub fn is_hex(&self, hex: &[u8]) -> bool {
         hex.len() == 64
-            && self.0.iter().zip(hex.chunks_exact(2)).all(|(b, pair)| {
-                let digit = |n: u8| if n < 10 { b'0' + n } else { b'a' + n - 10 };
-                pair == [digit(b >> 4), digit(b & 0x0f)]
+            && self.0.iter().zip(hex.chunks_exact(2)).all(|(b, pair)| match (pair, hex_pair(*b)) {
+                (&[h, l], [eh, el]) => h == eh && l == el,
+                _ => false,
             })
     }
 
-    /// From 64 hex characters.
+    /// From 64 lowercase hex characters (FORMAT.md: hex is lowercase; anything else is refused, so one hash
+    /// has one spelling).
     pub fn from_hex(s: &str) -> Option<Hash> {
         if s.len() != 64 {
             return None;
         }
+        let nibble = |c: u8| NIBBLES.get(usize::from(c)).copied().unwrap_or(INVALID);
         let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+        for (byte, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+            let &[high, low] = pair else { return None };
+            let (high, low) = (nibble(high), nibble(low));
+            // INVALID has its high bits set, as no digit does.
+            if (high | low) > 0x0f {
+                return None;
+            }
+            *byte = (high << 4) | low;
         }
         Some(Hash(out))
     }
@@ -68,12 +77,43 @@ pub fn sha256(data: &[u8]) -> Hash {
 
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
+    let mut out = String::with_capacity(bytes.len().saturating_mul(2));
     for b in bytes {
-        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-        out.push(char::from_digit(u32::from(b & 0x0f), 16).unwrap_or('0'));
+        out.extend(hex_pair(*b).map(char::from));
     }
     out
+}
+
+/// The lowercase hex digits.
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Not a lowercase hex digit, in [`NIBBLES`].
+const INVALID: u8 = 0xff;
+
+/// Each byte's value as a lowercase hex digit, or [`INVALID`]: one lookup per character when the verifier reads
+/// every record's commitment.
+static NIBBLES: [u8; 256] = nibbles();
+
+#[expect(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "evaluated at compile time: an index out of range or an overflow fails the build"
+)]
+const fn nibbles() -> [u8; 256] {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 16 {
+        table[DIGITS[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+}
+
+/// The two lowercase hex digits of a byte.
+fn hex_pair(b: u8) -> [u8; 2] {
+    // Both indexes are below 16 (a nibble), so `get` always finds a digit.
+    let digit = |nibble: u8| DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
+    [digit(b >> 4), digit(b & 0x0f)]
 }
 
 /// The domain tag that starts every payload commitment, so a commitment can never be confused with another
@@ -104,5 +144,7 @@ mod tests {
         assert_eq!(Hash::from_hex(&h.hex()), Some(h));
         assert_eq!(Hash::from_base64(&h.base64()), Some(h));
         assert_eq!(Hash::from_hex("zz"), None);
+        assert_eq!(Hash::from_hex(&h.hex().to_uppercase()), None, "hex is lowercase: one spelling per hash");
+        assert_eq!(Hash::from_hex(&format!("+{}", &h.hex()[1..])), None);
     }
 }

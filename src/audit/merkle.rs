@@ -29,13 +29,10 @@ pub fn node_hash_bytes(left: &[u8], right: &[u8]) -> Hash {
     Hash::from_digest(ctx.finish())
 }
 
-/// The largest power of two smaller than `n` (n >= 2).
+/// The largest power of two smaller than `n` (n >= 2): the bit at the top of `n - 1` (RFC 9162 §2.1.1's k).
 fn split(n: usize) -> usize {
-    let mut k = 1;
-    while k << 1 < n {
-        k <<= 1;
-    }
-    k
+    let top = usize::BITS.saturating_sub(1).saturating_sub(n.saturating_sub(1).leading_zeros());
+    1usize.checked_shl(top).unwrap_or(1)
 }
 
 /// MTH: the root of the tree over `leaves` (leaf hashes).
@@ -78,10 +75,12 @@ impl CompactRange {
                 break;
             }
             self.stack.pop();
-            node = (height + 1, node_hash(&left, &node.1));
+            // A height is at most 64: two subtrees of one height merge only while the tree has room for them.
+            node = (height.saturating_add(1), node_hash(&left, &node.1));
         }
         self.stack.push(node);
-        self.size += 1;
+        // 2^64 leaves cannot be pushed: a leaf per record, and records come from memory or a file.
+        self.size = self.size.saturating_add(1);
     }
 
     /// The root of the tree so far (RFC 9162 MTH).
@@ -95,7 +94,7 @@ impl CompactRange {
     }
 }
 
-/// PATH(m, D[n]): the inclusion proof of leaf `index` in the tree over `leaves`.
+/// PATH(m, D\[n\]): the inclusion proof of leaf `index` in the tree over `leaves`.
 pub fn inclusion_proof(index: usize, leaves: &[Hash]) -> Vec<Hash> {
     let mut proof = Vec::new();
     path(index, leaves, &mut proof);
@@ -111,12 +110,13 @@ fn path(m: usize, leaves: &[Hash], out: &mut Vec<Hash>) {
         path(m, left, out);
         out.push(root(right));
     } else {
-        path(m - left.len(), right, out);
+        // m >= left.len() in this branch.
+        path(m.saturating_sub(left.len()), right, out);
         out.push(root(left));
     }
 }
 
-/// PROOF(m, D[n]): the consistency proof between the first `m` leaves and all of `leaves`.
+/// PROOF(m, D\[n\]): the consistency proof between the first `m` leaves and all of `leaves`.
 pub fn consistency_proof(m: usize, leaves: &[Hash]) -> Vec<Hash> {
     let mut proof = Vec::new();
     if m > 0 && m < leaves.len() {
@@ -138,7 +138,8 @@ fn subproof(m: usize, leaves: &[Hash], whole: bool, out: &mut Vec<Hash>) {
         subproof(m, left, whole, out);
         out.push(root(right));
     } else {
-        subproof(m - left.len(), right, false, out);
+        // m > left.len() in this branch.
+        subproof(m.saturating_sub(left.len()), right, false, out);
         out.push(root(left));
     }
 }
@@ -168,10 +169,11 @@ pub fn verify_inclusion(
     proof: &[Hash],
     root: &Hash,
 ) -> Result<(), ProofError> {
-    if index >= size {
-        return Err(ProofError::IndexOutOfRange(index, size));
-    }
-    let (mut fn_, mut sn) = (index, size - 1);
+    let last = match size.checked_sub(1) {
+        Some(last) if index <= last => last,
+        _ => return Err(ProofError::IndexOutOfRange(index, size)),
+    };
+    let (mut fn_, mut sn) = (index, last);
     let mut r = *leaf;
     for p in proof {
         if sn == 0 {
@@ -217,13 +219,14 @@ pub fn verify_consistency(
         }
         return if root1 == root2 { Ok(()) } else { Err(ProofError::RootMismatch) };
     }
-    let mut path: Vec<Hash> = Vec::with_capacity(proof.len() + 1);
+    let mut path: Vec<Hash> = Vec::with_capacity(proof.len().saturating_add(1));
     if size1.is_power_of_two() {
         path.push(*root1);
     }
     path.extend_from_slice(proof);
     let Some((first, rest)) = path.split_first() else { return Err(ProofError::WrongLength) };
-    let (mut fn_, mut sn) = (size1 - 1, size2 - 1);
+    // Both sizes are at least 1 here (size1 is, and size2 >= size1).
+    let (mut fn_, mut sn) = (size1.saturating_sub(1), size2.saturating_sub(1));
     while fn_ & 1 == 1 {
         fn_ >>= 1;
         sn >>= 1;

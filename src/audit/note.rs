@@ -42,7 +42,7 @@ pub enum NoteError {
 }
 
 fn key_id(name: &str, public: &[u8]) -> [u8; 4] {
-    let mut data = Vec::with_capacity(name.len() + 2 + public.len());
+    let mut data = Vec::with_capacity(name.len().saturating_add(2).saturating_add(public.len()));
     data.extend_from_slice(name.as_bytes());
     data.push(b'\n');
     data.push(ED25519_TYPE);
@@ -104,6 +104,16 @@ impl Verifier {
 
     fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         UnparsedPublicKey::new(&ED25519, &self.public).verify(message, signature).is_ok()
+    }
+
+    /// Whether `signature`, as [`Signer::sign_detached`] writes it (base64 of key id || signature), is this key's
+    /// signature of `message`.
+    pub fn verify_detached(&self, message: &[u8], signature: &str) -> bool {
+        let Ok(bytes) = B64.decode(signature) else { return false };
+        match bytes.split_first_chunk::<4>() {
+            Some((id, sig)) => *id == self.id && self.verify(message, sig),
+            None => false,
+        }
     }
 }
 
@@ -174,11 +184,17 @@ impl Signer {
         Verifier { name: self.name.clone(), id: key_id(&self.name, &public), public }
     }
 
+    /// A signature of `message` outside a note: base64(key id || Ed25519 signature), the same bytes as a note's
+    /// signature line carries.
+    pub fn sign_detached(&self, message: &[u8]) -> String {
+        let mut sig = key_id(&self.name, self.pair.public_key().as_ref()).to_vec();
+        sig.extend_from_slice(self.pair.sign(message).as_ref());
+        B64.encode(sig)
+    }
+
     /// One signature line for `text`.
     fn signature_line(&self, text: &str) -> String {
-        let mut sig = key_id(&self.name, self.pair.public_key().as_ref()).to_vec();
-        sig.extend_from_slice(self.pair.sign(text.as_bytes()).as_ref());
-        format!("\u{2014} {} {}\n", self.name, B64.encode(sig))
+        format!("\u{2014} {} {}\n", self.name, self.sign_detached(text.as_bytes()))
     }
 }
 
@@ -209,9 +225,12 @@ pub fn open(note: &[u8], verifiers: &[Verifier]) -> Result<Opened, NoteError> {
     if note.chars().any(|c| c.is_control() && c != '\n') {
         return Err(NoteError::Malformed("control character"));
     }
-    let split = note.rfind("\n\n").ok_or(NoteError::Malformed("no signature block"))?;
-    let text = note.get(..split + 1).ok_or(NoteError::Malformed("no text"))?;
-    let block = note.get(split + 2..).ok_or(NoteError::Malformed("no signatures"))?;
+    let (text, block) = note
+        .rfind("\n\n")
+        .and_then(|split| note.split_at_checked(split.checked_add(1)?))
+        .ok_or(NoteError::Malformed("no signature block"))?;
+    // `block` starts with the blank line's `\n`.
+    let block = block.strip_prefix('\n').ok_or(NoteError::Malformed("no signatures"))?;
     if block.is_empty() || !block.ends_with('\n') {
         return Err(NoteError::Malformed("signature block must end with a newline"));
     }

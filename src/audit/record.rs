@@ -113,14 +113,19 @@ pub enum Body {
         /// The policy.
         policy: PolicyRef,
     },
-    /// The signing key changed; the next checkpoint is signed by both keys.
+    /// The signing key changed; the checkpoint covering it is signed by both keys.
     KeyRotated {
         /// The old key (`name+id`).
         old_key: String,
         /// The new verifier key.
         new_key: String,
+        /// The old key's authorisation: base64(key id || Ed25519 signature) over [`rotation_message`]. Absent in
+        /// records written before rotations were authorised; a verifier then does not trust the new key.
+        #[serde(default)]
+        signature: String,
     },
-    /// The writer cut a torn tail after a crash.
+    /// The writer, on open, cut what it could not keep (a torn line, an interrupted commit, records it could not
+    /// prove it wrote) or adopted records on the operator's word.
     Recovery {
         /// Bytes cut from the end of `log.jsonl`.
         log_bytes_cut: u64,
@@ -128,6 +133,15 @@ pub enum Body {
         payload_bytes_cut: u64,
         /// Why the cut began where it did.
         cause: String,
+        /// Complete records among the bytes cut.
+        #[serde(default)]
+        records_cut: u64,
+        /// Records past the last seal kept on the operator's instruction (they precede this record).
+        #[serde(default)]
+        records_adopted: u64,
+        /// SHA-256 of the bytes cut from `log.jsonl`, hex, so a copy of them can be recognised.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cut_sha256: Option<String>,
     },
 }
 
@@ -152,6 +166,12 @@ impl Body {
             _ => None,
         }
     }
+}
+
+/// What the old key signs to authorise a rotation (FORMAT.md §5): the record's own seq and prev bind the
+/// authorisation to one place in one log, so it cannot be replayed into another position or another log.
+pub fn rotation_message(seq: u64, prev: &str, new_key: &str) -> Vec<u8> {
+    format!("handrail/key-rotation/v1\n{seq}\n{prev}\n{new_key}\n").into_bytes()
 }
 
 /// The fixed head of a line, read without a JSON parser:
@@ -180,6 +200,24 @@ pub struct PayloadHead {
     pub commitment: super::hash::Hash,
 }
 
+impl PayloadHead {
+    /// Where the stored region (salt, then payload) starts and ends in `payloads.bin`; `None` when the end does
+    /// not fit in a u64, which no real file reaches (a hostile `offset` or `length`).
+    pub fn region(&self) -> Option<std::ops::Range<u64>> {
+        let end = self.offset.checked_add(SALT_LEN_U64)?.checked_add(self.length)?;
+        Some(self.offset..end)
+    }
+
+    /// The stored region in `payloads` (the file's bytes), or `None` when the file does not hold all of it.
+    pub fn slice<'a>(&self, payloads: &'a [u8]) -> Option<&'a [u8]> {
+        let region = self.region()?;
+        payloads.get(usize::try_from(region.start).ok()?..usize::try_from(region.end).ok()?)
+    }
+}
+
+/// [`SALT_LEN`](super::hash::SALT_LEN) as the type of file offsets.
+const SALT_LEN_U64: u64 = super::hash::SALT_LEN as u64;
+
 /// Reads a line's head; `None` when the line does not start as every record must.
 pub fn head(line: &[u8]) -> Option<Head<'_>> {
     let rest = line.strip_prefix(b"{\"seq\":")?;
@@ -187,10 +225,10 @@ pub fn head(line: &[u8]) -> Option<Head<'_>> {
     let rest = rest.strip_prefix(b",\"prev\":\"")?;
     let (prev, rest) = (rest.get(..64)?, rest.get(64..)?);
     let rest = rest.strip_prefix(b"\",\"time\":\"")?;
-    let rest = rest.get(memchr::memchr(b'"', rest)? + 1..)?;
+    let rest = rest.get(memchr::memchr(b'"', rest)?..)?.strip_prefix(b"\"")?;
     let rest = rest.strip_prefix(b",\"kind\":\"")?;
-    let end = memchr::memchr(b'"', rest)?;
-    let (kind, rest) = (rest.get(..end)?, rest.get(end + 1..)?);
+    let (kind, rest) = rest.split_at_checked(memchr::memchr(b'"', rest)?)?;
+    let rest = rest.strip_prefix(b"\"")?;
     let payload = match rest.strip_prefix(b",\"payload\":{\"offset\":") {
         Some(rest) => {
             let (offset, rest) = number(rest)?;
@@ -204,8 +242,13 @@ pub fn head(line: &[u8]) -> Option<Head<'_>> {
     Some(Head { seq, prev, kind, payload })
 }
 
+/// A decimal number as FORMAT.md writes them: no sign, no leading zero (but `0` itself), at most `u64::MAX`.
 fn number(bytes: &[u8]) -> Option<(u64, &[u8])> {
     let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
-    let n = std::str::from_utf8(bytes.get(..digits)?).ok()?.parse().ok()?;
-    Some((n, bytes.get(digits..)?))
+    let (text, rest) = bytes.split_at_checked(digits)?;
+    if text.len() > 1 && text.first() == Some(&b'0') {
+        return None;
+    }
+    let n = std::str::from_utf8(text).ok()?.parse().ok()?;
+    Some((n, rest))
 }

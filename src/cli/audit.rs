@@ -1,22 +1,23 @@
 //! `handrail audit`: keys, verification, proofs, and the operations on a log (show, erase, purge, rotate-key).
 
+// Proofs and logs handed to these commands are hostile input, as in `crate::audit`.
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
 use super::Exit;
-use crate::audit::hash::Hash;
-use crate::audit::{
-    self, AuditLog, Checkpoint, Signer, Verifier, VerifyOptions, WriterOptions, files, merkle, note,
-};
+use crate::audit::{self, AuditLog, Signer, Verifier, VerifyOptions, WriterOptions, files};
 
 /// Work with the tamper-evident audit log: create keys, verify a log, prove one record, erase and purge payloads.
 ///
 /// A log directory holds `log.jsonl` (the hash-chained records), `payloads.bin` (salted message texts and
 /// packets), `checkpoints/` (signed tree heads) and `checkpoint` (the latest). `audit/FORMAT.md` specifies it.
 ///
-/// Exit codes: 0 success (for `verify`: no problem found), 1 problems found or a proof does not verify,
-/// 2 usage error, 3 a file could not be read or written, 4 internal error.
+/// Exit codes: 0 success (for `verify`: no problem, and every record signed), 1 problems found, a proof does not
+/// verify, or the writer refused the log, 2 usage error, 3 a file could not be read or written, 4 internal
+/// error, 5 (`verify`) no problem, but more records after the last signature than `--allow-unsigned` allows.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// What to do.
@@ -36,8 +37,12 @@ pub enum Command {
         #[arg(long, value_name = "PREFIX")]
         out: PathBuf,
     },
-    /// Verify a log: the chain, the Merkle tree, every checkpoint signature, your trusted checkpoint, every
-    /// payload commitment. Prints one line per problem and a summary.
+    /// Verify a log: the chain, the Merkle tree, every checkpoint and seal signature, your trusted checkpoint,
+    /// every payload commitment. Prints one line per problem and a summary.
+    ///
+    /// Records after the last signature (checkpoint or seal) are unsigned: nothing vouches for them. They make
+    /// the outcome UNSIGNED (exit 5), not verified, unless `--allow-unsigned` allows that many; an erasure among
+    /// them never counts.
     Verify {
         /// The log directory.
         dir: PathBuf,
@@ -47,6 +52,10 @@ pub enum Command {
         /// A checkpoint you kept earlier: the log must still contain what it covered (truncation is caught).
         #[arg(long, value_name = "CHECKPOINT")]
         trusted: Option<PathBuf>,
+        /// Accept up to N records after the last signature (default 0: any unsigned record makes the outcome
+        /// UNSIGNED, exit 5).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        allow_unsigned: u64,
         /// `human` or `json`.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -59,17 +68,23 @@ pub enum Command {
         /// The record to prove.
         #[arg(required_unless_present = "since")]
         seq: Option<u64>,
-        /// Prove the latest checkpoint extends the log as it was at this size.
-        #[arg(long, conflicts_with = "seq")]
+        /// Prove the latest checkpoint extends the log as it was at this size (at least 1: every log extends
+        /// the empty one).
+        #[arg(long, conflicts_with = "seq", value_parser = clap::value_parser!(u64).range(1..))]
         since: Option<u64>,
     },
-    /// Check a proof printed by `prove`: the signature of its checkpoint and the proof itself.
+    /// Check a proof printed by `prove`: the signature of its checkpoint, that its sizes are the checkpoint's,
+    /// that an inclusion proof's record is the one proven, and the proof itself.
     CheckProof {
         /// The proof (JSON).
         proof: PathBuf,
-        /// The log's public key (a `.pub` file or the key itself).
-        #[arg(long, value_name = "PUB")]
-        key: String,
+        /// The log's public key (a `.pub` file or the key itself); may be repeated.
+        #[arg(long, required = true, value_name = "PUB")]
+        key: Vec<String>,
+        /// A checkpoint you kept: a consistency proof must start from it (so the latest checkpoint provably
+        /// extends what you saw), an inclusion proof must be against it.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
         /// For an inclusion proof: the record's exact line, to check it is the one proven.
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
@@ -120,7 +135,24 @@ pub enum Command {
         #[arg(long, value_name = "KEY")]
         signing_key: PathBuf,
     },
-    /// Switch to a new signing key; the change is recorded and the next checkpoint is signed by both keys.
+    /// Deal with records past the last seal that the writer refused to open (it cannot prove it wrote them):
+    /// `--cut` removes them, `--adopt N` keeps exactly N of them on your word. Either is recorded in the log in a
+    /// `recovery` record. Look at them first with `verify` and `show`.
+    Recover {
+        /// The log directory.
+        dir: PathBuf,
+        /// The signing key file.
+        #[arg(long, value_name = "KEY")]
+        signing_key: PathBuf,
+        /// Cut the records the writer cannot prove it wrote.
+        #[arg(long, conflicts_with = "adopt", required_unless_present = "adopt")]
+        cut: bool,
+        /// Keep them: exactly N records (erasures, purges and key rotations are never adopted).
+        #[arg(long, value_name = "N")]
+        adopt: Option<u64>,
+    },
+    /// Switch to a new signing key; the old key signs the change, and the checkpoint covering it is signed by
+    /// both keys.
     RotateKey {
         /// The log directory.
         dir: PathBuf,
@@ -205,7 +237,7 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
             );
             Ok(Exit::Ok)
         }
-        Command::Verify { dir, key, trusted, format } => {
+        Command::Verify { dir, key, trusted, allow_unsigned, format } => {
             let keys = key.iter().map(|k| verifier(k)).collect::<Result<Vec<_>, _>>()?;
             let trusted = match trusted {
                 Some(path) => Some(
@@ -214,65 +246,33 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
                 ),
                 None => None,
             };
-            let report = audit::verify(&dir, &VerifyOptions { keys, trusted })?;
+            let report = audit::verify(&dir, &VerifyOptions { keys, trusted, allow_unsigned })?;
             match format {
                 Format::Json => out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
                 Format::Human => print_report(&report),
             }
-            Ok(if report.ok() { Exit::Ok } else { Exit::Failed })
+            Ok(match report.outcome {
+                audit::Outcome::Verified => Exit::Ok,
+                audit::Outcome::Unsigned => Exit::Unsigned,
+                audit::Outcome::Failed => Exit::Failed,
+            })
         }
         Command::Prove { dir, seq, since } => {
-            let (leaves, lines) = leaves(&dir)?;
-            let latest = std::fs::read(dir.join(files::CHECKPOINT)).map_err(|e| {
-                Failure(Exit::Failed, format!("the log has no checkpoint to prove against: {e}"))
-            })?;
-            let text = String::from_utf8_lossy(&latest).to_string();
-            let body = text.split("\n\n").next().unwrap_or("").to_string() + "\n";
-            let cp = Checkpoint::parse(&body).map_err(|e| Failure(Exit::Failed, e.to_string()))?;
-            let size = usize::try_from(cp.size).unwrap_or(usize::MAX);
-            let covered = leaves.get(..size).ok_or_else(|| {
-                Failure(Exit::Failed, "the checkpoint covers more records than the log has".into())
-            })?;
             let proof = match (seq, since) {
-                (Some(seq), _) => {
-                    let index = usize::try_from(seq).unwrap_or(usize::MAX);
-                    let leaf = covered.get(index).ok_or_else(|| {
-                        Failure(
-                            Exit::Failed,
-                            format!(
-                                "record {seq} is not covered by the latest checkpoint (size {})",
-                                cp.size
-                            ),
-                        )
-                    })?;
-                    serde_json::json!({
-                        "type": "inclusion", "seq": seq, "tree_size": cp.size,
-                        "leaf_hash": leaf.hex(), "record": lines.get(index),
-                        "proof": merkle::inclusion_proof(index, covered).iter().map(Hash::hex).collect::<Vec<_>>(),
-                        "checkpoint": text,
-                    })
-                }
-                (None, Some(old)) => {
-                    let m = usize::try_from(old).unwrap_or(usize::MAX);
-                    let old_leaves = covered.get(..m).ok_or_else(|| {
-                        Failure(
-                            Exit::Failed,
-                            format!("size {old} is larger than the checkpoint's {}", cp.size),
-                        )
-                    })?;
-                    serde_json::json!({
-                        "type": "consistency", "size1": old, "size2": cp.size,
-                        "root1": merkle::root(old_leaves).hex(),
-                        "proof": merkle::consistency_proof(m, covered).iter().map(Hash::hex).collect::<Vec<_>>(),
-                        "checkpoint": text,
-                    })
-                }
+                (Some(seq), _) => audit::proof::inclusion(&dir, seq),
+                (None, Some(since)) => audit::proof::consistency(&dir, since),
                 (None, None) => return Err(Failure(Exit::Usage, "give a SEQ or --since".into())),
             };
+            let proof = proof.map_err(|e| match e {
+                audit::proof::ProveError::Io(e) => Failure::from(e),
+                audit::proof::ProveError::Refused(why) => Failure(Exit::Failed, why),
+            })?;
             out!("{}", serde_json::to_string_pretty(&proof).unwrap_or_default());
             Ok(Exit::Ok)
         }
-        Command::CheckProof { proof, key, record } => check_proof(&proof, &key, record.as_deref()),
+        Command::CheckProof { proof, key, checkpoint, record } => {
+            check_proof(&proof, &key, checkpoint.as_deref(), record.as_deref())
+        }
         Command::Show { dir, conversation, kind, rule, since, until } => {
             let records = audit::read_records(&dir.join(files::LOG))?;
             for r in records {
@@ -304,6 +304,25 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
             out!("purged the payloads of {} records whose retention ended", seqs.len());
             Ok(Exit::Ok)
         }
+        Command::Recover { dir, signing_key, cut, adopt } => {
+            let unproven = match adopt {
+                Some(n) if !cut => audit::Unproven::Adopt(n),
+                _ => audit::Unproven::Cut,
+            };
+            let signer = signer(&signing_key).map_err(|e| Failure(Exit::Usage, e))?;
+            let origin = signer.verifier().name.clone();
+            let log =
+                AuditLog::open(&dir, signer, WriterOptions { origin, unproven, ..WriterOptions::default() })?;
+            let recovered = log.recovered().map(str::to_string);
+            let records = log.close()?;
+            match recovered {
+                Some(cause) => out!(
+                    "recovered ({cause}); the log now holds {records} records, the last a `recovery` record"
+                ),
+                None => out!("nothing to recover: every record is sealed ({records} records)"),
+            }
+            Ok(Exit::Ok)
+        }
         Command::RotateKey { dir, signing_key, new_signing_key } => {
             let mut log = writer(&dir, &signing_key)?;
             let new = signer(&new_signing_key).map_err(|e| Failure(Exit::Usage, e))?;
@@ -327,17 +346,6 @@ fn write_secret(path: &Path, text: &str) -> Result<(), Failure> {
     writeln!(f, "{text}").map_err(|e| Failure(Exit::Io, format!("cannot write `{}`: {e}", path.display())))
 }
 
-/// Every line's leaf hash, and the lines.
-fn leaves(dir: &Path) -> Result<(Vec<Hash>, Vec<String>), Failure> {
-    let log = std::fs::read(dir.join(files::LOG))
-        .map_err(|e| Failure(Exit::Io, format!("cannot read the log: {e}")))?;
-    let lines: Vec<&[u8]> = log.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
-    Ok((
-        lines.iter().map(|l| merkle::leaf_hash(l)).collect(),
-        lines.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect(),
-    ))
-}
-
 fn print_report(report: &audit::Report) {
     for p in &report.problems {
         match (p.seq, p.line) {
@@ -348,14 +356,34 @@ fn print_report(report: &audit::Report) {
     for (seq, by, why) in &report.erasures {
         out!("erased: seq {seq} by record {by}: {why}");
     }
-    let unsigned = report.records.saturating_sub(report.signed_size);
+    for (seq, what) in &report.recovered {
+        out!("recovery: seq {seq}: {what}");
+    }
+    if report.unsigned > 0 {
+        let first = report.signed_size;
+        let last = report.records.saturating_sub(1);
+        out!(
+            "unsigned: {} records after the last signature (seq {first} to {last}): nothing vouches for them{}",
+            report.unsigned,
+            if report.unsigned <= report.allowed_unsigned {
+                format!(" (allowed: --allow-unsigned {})", report.allowed_unsigned)
+            } else {
+                String::new()
+            }
+        );
+    }
     out!(
-        "{}: {} records, {} checkpoints verified (signed up to {}{}), {} payloads verified, {} erased, {} recoveries, keys {}; {} problems",
-        if report.ok() { "verified" } else { "FAILED" },
+        "{}: {} records, {} checkpoints and {} seals verified (signed up to {}), {} unsigned, {} payloads verified, {} erased, {} recoveries, keys {}; {} problems",
+        match report.outcome {
+            audit::Outcome::Verified => "verified",
+            audit::Outcome::Unsigned => "UNSIGNED",
+            audit::Outcome::Failed => "FAILED",
+        },
         report.records,
         report.checkpoints_verified,
+        report.seals_verified,
         report.signed_size,
-        if unsigned > 0 { format!("; {unsigned} later records not yet signed") } else { String::new() },
+        report.unsigned,
         report.payloads_verified,
         report.payloads_erased,
         report.recoveries,
@@ -364,64 +392,33 @@ fn print_report(report: &audit::Report) {
     );
 }
 
-fn check_proof(path: &Path, key: &str, record: Option<&Path>) -> Result<Exit, Failure> {
-    let proof: serde_json::Value = serde_json::from_str(&read(path)?)
-        .map_err(|e| Failure(Exit::Failed, format!("the proof is not JSON: {e}")))?;
-    let v = verifier(key)?;
-    let note_text = field(&proof, "checkpoint").as_str().unwrap_or_default();
-    let opened = note::open(note_text.as_bytes(), &[v])
-        .map_err(|e| Failure(Exit::Failed, format!("the proof's checkpoint: {e}")))?;
-    let cp = Checkpoint::parse(&opened.text).map_err(|e| Failure(Exit::Failed, e.to_string()))?;
-    let hashes = |name: &str| -> Result<Vec<Hash>, Failure> {
-        field(&proof, name)
-            .as_array()
-            .ok_or_else(|| Failure(Exit::Failed, format!("the proof has no `{name}`")))?
-            .iter()
-            .map(|h| {
-                h.as_str()
-                    .and_then(Hash::from_hex)
-                    .ok_or_else(|| Failure(Exit::Failed, format!("a `{name}` entry is not a hash")))
-            })
-            .collect()
+fn check_proof(
+    path: &Path,
+    keys: &[String],
+    kept: Option<&Path>,
+    record: Option<&Path>,
+) -> Result<Exit, Failure> {
+    let keys = keys.iter().map(|k| verifier(k)).collect::<Result<Vec<_>, _>>()?;
+    let bytes = |path: &Path| {
+        std::fs::read(path).map_err(|e| Failure(Exit::Io, format!("cannot read `{}`: {e}", path.display())))
     };
-    let hash = |name: &str| {
-        field(&proof, name)
-            .as_str()
-            .and_then(Hash::from_hex)
-            .ok_or_else(|| Failure(Exit::Failed, format!("`{name}` is not a hash")))
-    };
-    let result = match field(&proof, "type").as_str() {
-        Some("inclusion") => {
-            let mut leaf = hash("leaf_hash")?;
-            if let Some(path) = record {
-                let line = read(path)?;
-                let computed = merkle::leaf_hash(line.trim_end_matches('\n').as_bytes());
-                if computed != leaf {
-                    return Err(Failure(Exit::Failed, "the record given is not the one proven".into()));
-                }
-                leaf = computed;
-            }
-            let seq = field(&proof, "seq").as_u64().unwrap_or(u64::MAX);
-            merkle::verify_inclusion(seq, cp.size, &leaf, &hashes("proof")?, &cp.root)
-        }
-        Some("consistency") => {
-            let size1 = field(&proof, "size1").as_u64().unwrap_or(0);
-            merkle::verify_consistency(size1, cp.size, &hash("root1")?, &cp.root, &hashes("proof")?)
-        }
-        _ => {
-            return Err(Failure(
-                Exit::Failed,
-                "the proof's `type` is neither `inclusion` nor `consistency`".into(),
-            ));
-        }
-    };
-    match result {
-        Ok(()) => {
+    let proof = bytes(path)?;
+    let kept = kept.map(bytes).transpose()?;
+    let record = record.map(bytes).transpose()?;
+    match audit::proof::check(&proof, &keys, kept.as_deref(), record.as_deref()) {
+        Ok(checked) => {
+            let since = match checked.since {
+                Some((size, true)) => format!("; it extends your checkpoint of size {size}"),
+                Some((size, false)) => format!(
+                    "; it extends the tree of size {size} the prover describes (give --checkpoint with a checkpoint you kept to tie it to yours)"
+                ),
+                None => String::new(),
+            };
             out!(
-                "the proof verifies against checkpoint {} of size {} signed by {}",
-                cp.origin,
-                cp.size,
-                opened.verified.join(", ")
+                "the proof verifies against checkpoint {} of size {} signed by {}{since}",
+                checked.origin,
+                checked.size,
+                checked.signed_by.join(", ")
             );
             Ok(Exit::Ok)
         }

@@ -66,6 +66,7 @@ pub enum Command {
 /// | 2 | usage error: unknown flag or missing argument (also clap's own code) |
 /// | 3 | an input or output file could not be read or written |
 /// | 4 | internal error: a bug in handrail; please report it |
+/// | 5 | `audit verify`: no problem, but records after the last signature that nothing vouches for |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Exit {
@@ -79,6 +80,8 @@ pub enum Exit {
     Io = 3,
     /// A bug in handrail.
     Internal = 4,
+    /// An audit log sound as far as it is signed, with unsigned records after that.
+    Unsigned = 5,
 }
 
 impl From<Exit> for std::process::ExitCode {

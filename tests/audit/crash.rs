@@ -69,9 +69,11 @@ fn sigkill_at_random_moments_loses_no_acknowledged_record() {
         );
         drop(log);
         if kill % 20 == 19 || kill == KILLS - 1 {
-            let report =
-                audit::verify(dir.path(), &VerifyOptions { keys: vec![signer(1).verifier()], trusted: None })
-                    .unwrap();
+            let report = audit::verify(
+                dir.path(),
+                &VerifyOptions { keys: vec![signer(1).verifier()], ..VerifyOptions::default() },
+            )
+            .unwrap();
             let problems: Vec<_> =
                 report.problems.iter().filter(|p| !p.what.contains("incomplete")).collect();
             assert!(problems.is_empty(), "kill {kill}: {problems:?}");
@@ -80,9 +82,11 @@ fn sigkill_at_random_moments_loses_no_acknowledged_record() {
     }
     let log = AuditLog::open(dir.path(), signer(1), options()).unwrap();
     log.close().unwrap();
-    let report =
-        audit::verify(dir.path(), &VerifyOptions { keys: vec![signer(1).verifier()], trusted: None })
-            .unwrap();
+    let report = audit::verify(
+        dir.path(),
+        &VerifyOptions { keys: vec![signer(1).verifier()], ..VerifyOptions::default() },
+    )
+    .unwrap();
     assert!(report.ok(), "{:?}", report.problems);
     let records = audit::read_records(&dir.path().join(audit::files::LOG)).unwrap();
     let decisions = records.iter().filter(|r| r.body.kind() == "decision").count() as u64;

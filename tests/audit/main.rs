@@ -3,15 +3,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod adopt;
 mod conformance;
 mod crash;
+mod forge;
+mod forgery;
+mod hostile;
+mod lock;
+mod proofs;
 mod samples;
 mod tamper;
 
 use std::path::Path;
 
 use chrono::{TimeZone, Utc};
-use handrail::audit::{AuditLog, Entry, PolicyRef, Retention, Signer, WriterOptions};
+use handrail::audit::{AuditLog, Entry, PolicyRef, Retention, Signer, WriterOptions, files};
 
 #[path = "../support/shared.rs"]
 pub mod shared;
@@ -41,6 +47,21 @@ pub fn decision(n: u64) -> Entry {
             legal_hold: false,
         }),
         payload: format!("{{\"text\":\"message number {n}\"}}").into_bytes(),
+    }
+}
+
+/// Copies a log directory (its files and checkpoints, not the writer's `LOCK`) from `from` to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join(files::CHECKPOINTS)).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() && entry.file_name() != files::LOCK {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    for entry in std::fs::read_dir(from.join(files::CHECKPOINTS)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(files::CHECKPOINTS).join(entry.file_name())).unwrap();
     }
 }
 

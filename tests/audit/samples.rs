@@ -1,7 +1,7 @@
 //! The sample logs under `audit/samples/`, each checked against its expected verdict with the sample key.
 //! `regenerate_samples` (ignored) rebuilds them: `cargo test --test audit -- --ignored regenerate_samples`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use handrail::audit::{self, AuditLog, Signer, Verifier, VerifyOptions, files};
 
@@ -20,7 +20,11 @@ fn sample_key() -> Verifier {
 
 fn verify(name: &str, trusted: Option<&str>) -> audit::Report {
     let trusted = trusted.map(|t| std::fs::read(samples().join(t)).unwrap());
-    audit::verify(&samples().join(name), &VerifyOptions { keys: vec![sample_key()], trusted }).unwrap()
+    audit::verify(
+        &samples().join(name),
+        &VerifyOptions { keys: vec![sample_key()], trusted, ..VerifyOptions::default() },
+    )
+    .unwrap()
 }
 
 #[test]
@@ -64,22 +68,42 @@ fn the_erasure_sample_verifies_and_reports_what_was_erased() {
     assert!(report.erasures.iter().any(|(_, _, why)| why.contains("data subject request")));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to.join(files::CHECKPOINTS)).unwrap();
-    for name in [files::LOG, files::PAYLOADS, files::CHECKPOINT] {
-        std::fs::copy(from.join(name), to.join(name)).unwrap();
-    }
-    for entry in std::fs::read_dir(from.join(files::CHECKPOINTS)).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(files::CHECKPOINTS).join(entry.file_name())).unwrap();
-    }
+#[test]
+fn the_appended_sample_is_unsigned_not_verified() {
+    let report = verify("appended", None);
+    assert_eq!(report.outcome, audit::Outcome::Unsigned, "{:?}", report.problems);
+    assert_eq!((report.unsigned, report.signed_size), (1, 12));
+    let allowed = audit::verify(
+        &samples().join("appended"),
+        &VerifyOptions { keys: vec![sample_key()], allow_unsigned: 1, ..VerifyOptions::default() },
+    )
+    .unwrap();
+    assert!(allowed.ok(), "--allow-unsigned 1 accepts it");
 }
+
+/// What `regenerate_samples` writes; everything else under `audit/samples/` (the README) is left alone.
+const GENERATED: &[&str] = &[
+    "valid",
+    "tampered",
+    "truncated",
+    "erasures",
+    "appended",
+    "sample.pub",
+    "truncated-auditor-checkpoint.note",
+];
 
 #[test]
 #[ignore = "rebuilds audit/samples; run by hand"]
 fn regenerate_samples() {
     let root = samples();
-    let _ = std::fs::remove_dir_all(&root);
+    for name in GENERATED {
+        let path = root.join(name);
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else if path.exists() {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
     std::fs::create_dir_all(&root).unwrap();
     std::fs::write(root.join("sample.pub"), sample_signer().verifier().to_vkey() + "\n").unwrap();
     let options = audit::WriterOptions {
@@ -94,38 +118,32 @@ fn regenerate_samples() {
         log.commit().unwrap();
     }
     log.close().unwrap();
-    copy_dir(tmp.path(), &root.join("valid"));
+    crate::copy_dir(tmp.path(), &root.join("valid"));
 
     // tampered: one character of record 4's text changed (its hash no longer matches record 5's prev).
-    copy_dir(tmp.path(), &root.join("tampered"));
+    crate::copy_dir(tmp.path(), &root.join("tampered"));
     let path = root.join("tampered").join(files::LOG);
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines[4] = lines[4].replace("\"answer\"", "\"handoff\"");
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
 
-    // truncated: the auditor kept the checkpoint of all 12; the log was cut to 8 and its checkpoints rolled back.
-    copy_dir(tmp.path(), &root.join("truncated"));
+    // truncated: the auditor kept the checkpoint of all 12; the log was cut to 8 (payloads too), its checkpoints
+    // rolled back and its seal deleted.
+    crate::copy_dir(tmp.path(), &root.join("truncated"));
     std::fs::copy(tmp.path().join(files::CHECKPOINT), root.join("truncated-auditor-checkpoint.note"))
         .unwrap();
-    let dir = root.join("truncated");
-    let text = std::fs::read_to_string(dir.join(files::LOG)).unwrap();
-    let kept: Vec<&str> = text.lines().take(8).collect();
-    std::fs::write(dir.join(files::LOG), kept.join("\n") + "\n").unwrap();
-    for entry in std::fs::read_dir(dir.join(files::CHECKPOINTS)).unwrap() {
-        let entry = entry.unwrap();
-        let size: u64 = entry.path().file_stem().unwrap().to_str().unwrap().parse().unwrap();
-        if size > 8 {
-            std::fs::remove_file(entry.path()).unwrap();
-        }
-    }
-    std::fs::copy(dir.join(files::CHECKPOINTS).join(files::checkpoint_name(8)), dir.join(files::CHECKPOINT))
-        .unwrap();
+    crate::forge::truncate_carefully(&root.join("truncated"), 8);
+
+    // appended: a forged decision chained after the last sealed record; nothing signs it.
+    crate::copy_dir(tmp.path(), &root.join("appended"));
+    crate::forge::append_decision(&root.join("appended"), "{\"text\":\"a decision nobody made\"}");
 
     // erasures: conversation c1 erased on request, then retention applied.
     let mut log = AuditLog::open(tmp.path(), sample_signer(), options).unwrap();
     log.erase("c1", "data subject request #2026-114").unwrap();
     log.purge(chrono::DateTime::parse_from_rfc3339("2026-01-02T12:00:00Z").unwrap().to_utc()).unwrap();
     log.close().unwrap();
-    copy_dir(tmp.path(), &root.join("erasures"));
+    crate::copy_dir(tmp.path(), &root.join("erasures"));
+    assert!(root.join("README.md").is_file(), "the samples' README survives regeneration");
 }

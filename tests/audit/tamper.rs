@@ -7,7 +7,11 @@ use handrail::audit::{self, Signer, VerifyOptions, files, note};
 use crate::{signer, write_log};
 
 fn verify(dir: &Path, trusted: Option<Vec<u8>>) -> audit::Report {
-    audit::verify(dir, &VerifyOptions { keys: vec![signer(1).verifier()], trusted }).unwrap()
+    audit::verify(
+        dir,
+        &VerifyOptions { keys: vec![signer(1).verifier()], trusted, ..VerifyOptions::default() },
+    )
+    .unwrap()
 }
 
 /// A fresh closed log of `n` records, in a temporary directory.
@@ -74,23 +78,11 @@ fn a_truncated_tail_is_detected_with_or_without_the_auditors_checkpoint() {
         write_lines(dir.path(), &original[..keep]);
         assert!(!verify(dir.path(), None).ok(), "cutting to {keep} records went unnoticed");
     }
-    // A thorough attacker also rolls the checkpoints back to an older size: only the auditor's own kept
-    // checkpoint can tell.
-    let older: Vec<_> =
-        std::fs::read_dir(dir.path().join(files::CHECKPOINTS)).unwrap().map(|e| e.unwrap().path()).collect();
-    let mut sizes: Vec<u64> =
-        older.iter().map(|p| p.file_stem().unwrap().to_str().unwrap().parse().unwrap()).collect();
-    sizes.sort();
-    let rollback = sizes[0];
-    write_lines(dir.path(), &original[..rollback as usize]);
-    for p in &older {
-        let size: u64 = p.file_stem().unwrap().to_str().unwrap().parse().unwrap();
-        if size > rollback {
-            std::fs::remove_file(p).ok();
-        }
-    }
-    let first = dir.path().join(files::CHECKPOINTS).join(files::checkpoint_name(rollback));
-    std::fs::copy(&first, dir.path().join(files::CHECKPOINT)).unwrap();
+    // A thorough attacker also rolls the checkpoints back to an older size, cuts the payloads that went with the
+    // cut records and deletes the seal: only the auditor's own kept checkpoint can tell.
+    let rollback = crate::forge::checkpoint_sizes(dir.path()).into_iter().find(|s| *s > 0).unwrap();
+    write_lines(dir.path(), &original);
+    crate::forge::truncate_carefully(dir.path(), rollback);
     assert!(verify(dir.path(), None).ok(), "the rolled-back log is self-consistent");
     let report = verify(dir.path(), Some(kept));
     assert!(!report.ok());
@@ -209,9 +201,11 @@ fn key_rotation_is_recorded_and_followed_by_the_verifier() {
     assert!(report.ok(), "{:?}", report.problems);
     assert_eq!(report.keys.len(), 2, "{:?}", report.keys);
     // Without the old key, nothing links the new key to the auditor's trust.
-    let only_new =
-        audit::verify(dir.path(), &VerifyOptions { keys: vec![signer(3).verifier()], trusted: None })
-            .unwrap();
+    let only_new = audit::verify(
+        dir.path(),
+        &VerifyOptions { keys: vec![signer(3).verifier()], ..VerifyOptions::default() },
+    )
+    .unwrap();
     assert!(!only_new.ok());
 }
 
@@ -244,4 +238,100 @@ fn a_crash_between_the_erasure_record_and_the_zeroing_is_completed_on_open() {
     assert_eq!(report.payloads_erased as usize, erased.len());
     let payloads = std::fs::read(dir.path().join(files::PAYLOADS)).unwrap();
     assert!(!String::from_utf8_lossy(&payloads).contains("message number 1\""));
+}
+
+/// Issue 8: a forged `key_rotated` record naming the attacker's key made verifiers trust that key for later
+/// checkpoints. Here the forgery is as good as it gets: even a checkpoint signed with the real key covers the
+/// forged rotation (what the writer used to do when it adopted a forged tail), and the attacker signs everything
+/// after it.
+#[test]
+fn a_rotation_not_signed_by_the_old_key_is_refused() {
+    let attacker = Signer::from_seed("test.example/log", [66; 32]).unwrap();
+    let forge_rotation = |signature: &str| {
+        let dir = fresh(5);
+        crate::forge::append(
+            dir.path(),
+            "key_rotated",
+            &format!(
+                ",\"old_key\":\"{}\",\"new_key\":\"{}\",\"signature\":\"{signature}\"",
+                signer(1).verifier().label(),
+                attacker.verifier().to_vkey()
+            ),
+        );
+        crate::forge::sign_checkpoint(dir.path(), &[&signer(1), &attacker]);
+        crate::forge::append_decision(dir.path(), "{\"text\":\"forged\"}");
+        crate::forge::sign_checkpoint(dir.path(), &[&attacker]);
+        let report = verify(dir.path(), None);
+        assert!(!report.ok(), "the attacker's key was trusted: {report:?}");
+        assert!(
+            report.problems.iter().any(|p| p.seq == Some(5) && p.what.contains("not signed by the old key")),
+            "{:?}",
+            report.problems
+        );
+        assert!(
+            report.problems.iter().any(|p| p.what.contains("no verifiable signatures")),
+            "{:?}",
+            report.problems
+        );
+        assert!(!report.keys.contains(&attacker.verifier().label()), "{:?}", report.keys);
+    };
+    // No authorisation at all (also how rotations were written before they were authorised).
+    forge_rotation("");
+    // Authorised by the attacker's own key.
+    forge_rotation(&attacker.sign_detached(b"handrail/key-rotation/v1\n5\n"));
+
+    // A real authorisation replayed: taken from an honest rotation at another position.
+    let honest = fresh(3);
+    let mut log = audit::AuditLog::open(honest.path(), signer(1), crate::options()).unwrap();
+    log.rotate_key(Signer::from_seed("test.example/log", [66; 32]).unwrap()).unwrap();
+    log.close().unwrap();
+    let record = audit::read_records(&honest.path().join(files::LOG)).unwrap().pop().unwrap();
+    let audit::record::Body::KeyRotated { signature, .. } = record.body else { panic!("a rotation") };
+    assert!(verify(honest.path(), None).ok(), "the honest rotation verifies");
+    forge_rotation(&signature);
+}
+
+/// Review item: one missing record made a "seq is X where Y was expected" line for every later record.
+#[test]
+fn a_missing_record_is_reported_once() {
+    let dir = fresh(12);
+    let mut all = lines(dir.path());
+    all.remove(3);
+    write_lines(dir.path(), &all);
+    let report = verify(dir.path(), None);
+    let seq_problems: Vec<_> = report.problems.iter().filter(|p| p.what.starts_with("seq is")).collect();
+    assert_eq!(seq_problems.len(), 1, "{:?}", report.problems);
+    assert_eq!(seq_problems[0].seq, Some(3));
+    assert!(seq_problems[0].what.contains("seq is 4 where 3 was expected"), "{:?}", seq_problems);
+}
+
+/// Review item: the verifier accepted an erasure record that lists a later seq. Here it is even signed with the
+/// real key (as if the writer had been fooled), and the later payload zeroed.
+#[test]
+fn an_erasure_of_a_later_record_is_refused() {
+    let dir = fresh(5);
+    crate::forge::append(dir.path(), "erasure", ",\"conversation\":\"c0\",\"seqs\":[6],\"reason\":\"ahead\"");
+    crate::forge::append_decision(dir.path(), "{\"text\":\"later\"}");
+    let payloads = dir.path().join(files::PAYLOADS);
+    let mut bytes = std::fs::read(&payloads).unwrap();
+    let len = bytes.len();
+    bytes[len - 50..].fill(0);
+    std::fs::write(&payloads, &bytes).unwrap();
+    crate::forge::sign_checkpoint(dir.path(), &[&signer(1)]);
+    crate::forge::sign_seal(dir.path(), &[&signer(1)]);
+    let report = verify(dir.path(), None);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.seq == Some(5) && p.what.contains("record 6, which is not before it")),
+        "{:?}",
+        report.problems
+    );
+    assert!(report.erasures.is_empty(), "{:?}", report.erasures);
+    assert!(
+        report.problems.iter().any(|p| p.seq == Some(6) && p.what.contains("missing")),
+        "{:?}",
+        report.problems
+    );
 }
