@@ -22,6 +22,24 @@ macro_rules! out_raw {
     }};
 }
 
+/// `eprintln!` for diagnostics, shadowing the standard one in every subcommand (this macro is in textual scope
+/// for every module declared below): a closed stderr (`handrail check x.policy 2>&1 | head -1`) must not panic.
+/// What cannot be told is dropped; the command still finishes and returns its exit code.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// `eprint!` with the same handling of a closed stderr as [`eprintln!`].
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 use crate::compile::{Options, Output, Policy};
 use crate::diagnostic::ErrorFormat;
 
