@@ -54,7 +54,11 @@ fn a_malformed_line_names_line_and_field_and_the_stream_goes_on() {
     let run = handrail(&["eval", "-"], input);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("<stdin>:2: unknown field `confidnce`"), "{}", run.stderr);
-    assert!(run.stderr.contains("<stdin>:3: `confidence` must be between 0 and 1"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("<stdin>:3: `confidence` must be a number between 0 and 1, found 7"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("<stdin>:4:"), "{}", run.stderr);
     let decisions: Vec<serde_json::Value> =
         run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
