@@ -105,6 +105,21 @@ impl From<Exit> for std::process::ExitCode {
     }
 }
 
+/// Runs `command`, turning a panic (a bug: the crate denies panicking constructs, but a dependency might) into
+/// [`Exit::Internal`], so the documented exit code 4 is what a caller sees instead of Rust's 101. The panic's
+/// message has already gone to stderr through the standard hook.
+pub fn run_guarded(command: impl FnOnce() -> Exit) -> Exit {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(command)) {
+        Ok(exit) => exit,
+        Err(_) => {
+            eprintln!(
+                "error: internal error in handrail (this is a bug); please report it with the command and its input"
+            );
+            Exit::Internal
+        }
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Exit {
     match cli.command {
@@ -184,5 +199,19 @@ pub fn print_diagnostics(output: &Output, format: ErrorFormat) {
         } else {
             eprint!("{text}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_exit_code_4_and_every_code_is_as_documented() {
+        let exit = run_guarded(|| panic!("a bug"));
+        assert_eq!(exit, Exit::Internal);
+        let codes = [Exit::Ok, Exit::Failed, Exit::Usage, Exit::Io, Exit::Internal].map(|e| e as u8);
+        assert_eq!(codes, [0, 1, 2, 3, 4], "the README's table of exit codes");
+        assert_eq!(run_guarded(|| Exit::Io), Exit::Io);
     }
 }

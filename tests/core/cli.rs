@@ -5,24 +5,40 @@ use std::process::{Command, Stdio};
 
 use crate::root;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
-/// `handrail ARGS` in the repository root, with `stdin`.
-fn handrail(args: &[&str], stdin: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_handrail"))
+/// `handrail ARGS` started in the repository root, stdin and stdout piped, stderr as given.
+pub(crate) fn spawn(args: &[&str], stderr: Stdio) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_handrail"))
         .args(args)
         .current_dir(root())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        .unwrap()
+}
+
+/// `handrail ARGS` in the repository root, with `stdin`.
+pub(crate) fn handrail(args: &[&str], stdin: &str) -> Run {
+    handrail_bytes(args, stdin.as_bytes())
+}
+
+/// [`handrail`] with stdin as bytes (which need not be UTF-8), written from a thread so a child that stops
+/// reading cannot block the test.
+pub(crate) fn handrail_bytes(args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = spawn(args, Stdio::piped());
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
     let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -284,4 +300,40 @@ fn score_measures_recall_precision_and_false_triggers() {
     );
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("has no column `nope`"), "{}", run.stderr);
+}
+
+/// Each exit code the README documents, from the binary (4, a bug, is held by a unit test of `run_guarded`).
+#[test]
+fn every_documented_exit_code() {
+    let ok = "{\"text\":\"hello\",\"confidence\":0.9}\n";
+    assert_eq!(handrail(&["eval"], ok).code, 0);
+    assert_eq!(handrail(&["eval"], "{\"text\":\"hello\",\"confidence\":9}\n").code, 1, "a malformed event");
+    assert_eq!(handrail(&["eval", "--no-such-flag"], ok).code, 2, "an unknown flag");
+    let dir = tempfile::tempdir().unwrap();
+    let bad_key = dir.path().join("bad.key");
+    std::fs::write(&bad_key, "not a key").unwrap();
+    let log = dir.path().join("log");
+    let run =
+        handrail(&["eval", "--audit", log.to_str().unwrap(), "--audit-key", bad_key.to_str().unwrap()], ok);
+    assert_eq!(run.code, 2, "an unusable key is a usage error: {}", run.stderr);
+    assert_eq!(handrail(&["eval", "no/such/events.jsonl"], "").code, 3, "an input that cannot be read");
+
+    // A disk that is full is "a file could not be written".
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_handrail"))
+        .args(["eval", "examples/quickstart/conversation.jsonl"])
+        .current_dir(root())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(3), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(String::from_utf8_lossy(&status.stderr).contains("could not be written"));
+
+    // An audit log that cannot be created is, too.
+    let prefix = dir.path().join("k");
+    handrail(&["audit", "keygen", "--name", "t.example/log", "--out", prefix.to_str().unwrap()], "");
+    let key = format!("{}.key", prefix.display());
+    let run = handrail(&["eval", "--audit", "/dev/null/log", "--audit-key", &key], ok);
+    assert_eq!(run.code, 3, "{}", run.stderr);
 }
