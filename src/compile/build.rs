@@ -560,6 +560,9 @@ impl Builder {
         found.extend(fallback.dissatisfied_phrases);
         used.extend(found);
         super::lint::run(self, root, &m.rules, &rules, &m.sets, &used);
+        let root_file = layers.last().map(|l| &l.file);
+        let root_id = root_file.and_then(header_id);
+        super::lint::pack_queue_defaults(self, root, root_id, root_file.and_then(extends_of), &m.queues);
 
         if self.problems.iter().any(CompileError::is_error) {
             return None;

@@ -265,6 +265,9 @@ pub enum CompileErrorKind {
     /// A phrase set that no rule uses.
     #[error("the phrase set `{0}` is not used by any rule")]
     UnusedPhraseSet(String),
+    /// A pack's queue left at live chat around the clock by the policy extending the pack.
+    #[error("the queue `{0}` comes from the pack `{1}` unchanged and promises live chat 24/7")]
+    PackQueueDefault(String, String),
 }
 
 impl CompileErrorKind {
@@ -278,7 +281,8 @@ impl CompileErrorKind {
             | DuplicatePhrase(..)
             | SuspiciousPhrase(..)
             | AmbiguousRoute(..)
-            | UnusedPhraseSet(_) => Severity::Warning,
+            | UnusedPhraseSet(_)
+            | PackQueueDefault(..) => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -334,6 +338,7 @@ impl CompileErrorKind {
             SuspiciousPhrase(..) => "lint::suspicious-phrase",
             AmbiguousRoute(..) => "lint::ambiguous-route",
             UnusedPhraseSet(_) => "lint::unused-phrase-set",
+            PackQueueDefault(..) => "lint::pack-queue-default",
         }
     }
 }
