@@ -45,6 +45,7 @@ use crate::diagnostic::ErrorFormat;
 
 pub mod audit;
 pub mod check;
+pub mod effective;
 pub mod eval;
 pub mod fmt;
 pub mod score;
@@ -68,6 +69,7 @@ pub struct Cli {
 #[allow(missing_docs)]
 pub enum Command {
     Check(check::Args),
+    Effective(effective::Args),
     Fmt(fmt::Args),
     Eval(eval::Args),
     Test(test::Args),
@@ -124,6 +126,7 @@ pub fn run_guarded(command: impl FnOnce() -> Exit) -> Exit {
 pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Effective(args) => effective::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Test(args) => test::run(args),

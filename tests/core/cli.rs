@@ -176,7 +176,7 @@ fn test_prints_the_closing_line_and_fails_on_a_failing_case() {
 
 #[test]
 fn help_teaches_exit_codes() {
-    for sub in ["check", "fmt", "eval", "test"] {
+    for sub in ["check", "effective", "fmt", "eval", "test"] {
         let run = handrail(&[sub, "--help"], "");
         assert_eq!(run.code, 0);
         assert!(run.stdout.contains("Exit codes"), "{sub} --help lacks exit codes");
@@ -336,4 +336,51 @@ fn every_documented_exit_code() {
     let key = format!("{}.key", prefix.display());
     let run = handrail(&["eval", "--audit", "/dev/null/log", "--audit-key", &key], ok);
     assert_eq!(run.code, 3, "{}", run.stderr);
+}
+
+/// `handrail effective` shows the merged policy: where each queue comes from (a pack's, or the local one that
+/// replaces it), every rule in precedence order with its lock, and the locked floor.
+#[test]
+fn effective_shows_the_merged_policy_of_a_policy_that_extends_packs() {
+    let run = handrail(&["effective", "--format", "json", "examples/clinic/clinic.policy"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let queue =
+        |name: &str| v["queues"].as_array().unwrap().iter().find(|q| q["name"] == name).unwrap().clone();
+    assert_eq!(queue("emergency_line")["channel"], "callback");
+    assert!(
+        queue("emergency_line")["defined_at"].as_str().unwrap().starts_with("<builtin>/policies/healthcare/")
+    );
+    assert!(
+        queue("nurse_line")["defined_at"].as_str().unwrap().starts_with("examples/clinic/clinic.policy:")
+    );
+    let rules = v["rules"].as_array().unwrap();
+    assert_eq!(rules[0]["id"], "EMER-SELF-HARM", "precedence order: the crisis line first");
+    assert!(
+        rules.iter().any(|r| r["id"] == "HR-SYMPTOMS" && r["locked"] == true && r["route"] == "nurse_line")
+    );
+    assert!(v["locked"].as_array().unwrap().contains(&serde_json::json!("EMER-CARDIAC")));
+    let run = handrail(&["effective", "examples/clinic/clinic.policy"], "");
+    assert!(run.stdout.contains("rules, in precedence order"), "{}", run.stdout);
+    assert_eq!(handrail(&["effective", "tests/cases/compile/err/unknown_field.policy"], "").code, 1);
+    assert_eq!(handrail(&["effective", "no/such.policy"], "").code, 3);
+}
+
+/// A policy that extends a pack and leaves one of its queues at live chat 24/7 is warned by `check`.
+#[test]
+fn check_warns_about_a_pack_queue_left_at_24_7_live_chat() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bank.policy");
+    std::fs::write(&path, "policy b {\n  version \"1\"\n  extends finance\n}\n").unwrap();
+    let run = handrail(&["check", "--error-format", "plain", path.to_str().unwrap()], "");
+    assert_eq!(run.code, 0, "a warning, not an error");
+    for queue in ["support", "fraud_line"] {
+        assert!(
+            run.stderr.contains(&format!(
+                "3:11: warning[lint::pack-queue-default]: the queue `{queue}` comes from the pack"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
 }
