@@ -242,8 +242,10 @@ impl Audited {
         self.oldest.map(|t| t + self.max_wait)
     }
 
-    fn full(&self) -> bool {
-        self.pending.len() >= self.batch
+    /// Whether the pending decisions must be committed now: the batch is full, or the oldest has waited its
+    /// time (checked here too, not only when the input is idle, so a steady stream cannot hold it back).
+    fn due(&self) -> bool {
+        self.pending.len() >= self.batch || self.deadline().is_some_and(|d| Instant::now() >= d)
     }
 
     /// Makes every pending record durable and returns their decisions, to print.
@@ -488,7 +490,7 @@ pub fn run(args: Args) -> Exit {
                 };
                 let committed = a
                     .record(&decision, next_state.retention.as_ref(), payload, json)
-                    .and_then(|()| if a.full() { a.commit() } else { Ok(Vec::new()) });
+                    .and_then(|()| if a.due() { a.commit() } else { Ok(Vec::new()) });
                 match committed {
                     Ok(ready) => out.print(&ready),
                     Err(AuditFailure(code, why)) => {
