@@ -250,8 +250,9 @@ fn evaluate(
     let facts = Facts { matched: &matched, ..facts };
     let disclaimers = disclaimers(policy, &matched, &facts, &mut next);
     let retention = retention(policy, &facts, time);
-    // A packet carries earlier turns: it is redacted and kept under the strictest retention of the conversation.
-    next.retention = RetentionDecision::strictest(state.retention.as_ref(), retention.as_ref());
+    // A packet carries earlier turns: it is redacted and kept under the strictest retention of the conversation
+    // (`next`, so a conversation reopened after `closed` starts afresh).
+    next.retention = RetentionDecision::strictest(next.retention.as_ref(), retention.as_ref());
     let handoff = match (&route, escalated) {
         (Some(r), true) => {
             let mut with_strikes = next.clone();
