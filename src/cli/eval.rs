@@ -365,6 +365,36 @@ fn redact_strings(value: &mut serde_json::Value, kinds: &[PiiKind]) {
     }
 }
 
+/// The next line of input, `None` at its end. Before waiting for it, every decision already decided is flushed
+/// to the caller; while waiting, the group commit's time bound is kept (the pending decisions are committed and
+/// printed when the oldest has waited `--audit-max-wait`).
+fn next_input(
+    input: &Receiver<Input>,
+    audited: &mut Option<Audited>,
+    out: &mut Output<'_>,
+) -> Result<Option<Input>, AuditFailure> {
+    loop {
+        match input.try_recv() {
+            Ok(next) => return Ok(Some(next)),
+            Err(TryRecvError::Disconnected) => return Ok(None),
+            Err(TryRecvError::Empty) => {}
+        }
+        out.flush();
+        let Some(deadline) = audited.as_ref().and_then(Audited::deadline) else {
+            return Ok(input.recv().ok());
+        };
+        match input.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(next) => return Ok(Some(next)),
+            Err(RecvTimeoutError::Disconnected) => return Ok(None),
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(a) = audited.as_mut() {
+                    out.print(&a.commit()?);
+                }
+            }
+        }
+    }
+}
+
 /// Runs `handrail eval`.
 pub fn run(args: Args) -> Exit {
     let policy = match args.policy.load(args.error_format) {
@@ -399,34 +429,11 @@ pub fn run(args: Args) -> Exit {
     let mut exit = Exit::Ok;
     let mut number = 0usize;
     loop {
-        // Decisions already decided reach the caller before we wait for more input.
-        let next = match input.try_recv() {
-            Ok(next) => Some(next),
-            Err(TryRecvError::Disconnected) => None,
-            Err(TryRecvError::Empty) => {
-                out.flush();
-                match audited.as_ref().and_then(Audited::deadline) {
-                    Some(deadline) => {
-                        match input.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                            Ok(next) => Some(next),
-                            Err(RecvTimeoutError::Disconnected) => None,
-                            Err(RecvTimeoutError::Timeout) => {
-                                // The time bound of the group commit.
-                                if let Some(a) = audited.as_mut() {
-                                    match a.commit() {
-                                        Ok(ready) => out.print(&ready),
-                                        Err(AuditFailure(code, why)) => {
-                                            eprintln!("error: the audit log: {why}");
-                                            return code;
-                                        }
-                                    }
-                                }
-                                continue;
-                            }
-                        }
-                    }
-                    None => input.recv().ok(),
-                }
+        let next = match next_input(&input, &mut audited, &mut out) {
+            Ok(next) => next,
+            Err(AuditFailure(code, why)) => {
+                eprintln!("error: the audit log: {why}");
+                return code;
             }
         };
         let Some(next) = next else { break };
