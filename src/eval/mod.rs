@@ -6,7 +6,8 @@
 //! highest `rank`, then the smallest rule id. Nothing the bot's confidence says can stop a higher tier.
 //!
 //! Fail safe: an event that cannot be evaluated (out-of-range field, over a limit, an internal fault) yields a
-//! `handoff` to the policy's safe queue with reason `engine_error`, never an `answer`.
+//! `handoff` (or `capture`) to the policy's safe queue with reason `engine_error`, never an `answer`; when what can
+//! be read of it is an emergency, the emergency response instead ([`fail_safe`]).
 
 mod cond;
 pub mod decision;
