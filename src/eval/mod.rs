@@ -60,7 +60,7 @@ pub fn decide_with(
 }
 
 /// The decision for an event that could not be evaluated: the emergency response when what can be read of it is
-/// an emergency, else a person at the safe queue; reason `engine_error` either way ([`failsafe`]).
+/// an emergency, else a person at the safe queue; reason `engine_error` either way (see `src/eval/failsafe.rs`).
 pub fn fail_safe(
     policy: &Policy,
     state: &ConversationState,
