@@ -161,6 +161,13 @@ impl Diagnostic {
     }
 
     fn human(&self, sources: &Sources) -> String {
+        // miette pads to the column of the span; past 65,535 columns that padding panics, and a snippet of a very
+        // long line helps nobody anyway. Such a diagnostic (or one whose notes point at such a line) is rendered
+        // in the plain format, which still names file, line and column.
+        let places = std::iter::once(&self.location).chain(self.notes.iter().map(|(l, _)| l));
+        if !places.into_iter().all(|l| snippet_fits(sources, l)) {
+            return self.plain(sources);
+        }
         let mut out = String::new();
         let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
             .with_width(100);
@@ -182,6 +189,29 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// The longest line (in characters) a human snippet shows; a diagnostic on or next to a longer one is rendered
+/// plain. Far below the 65,535 columns where miette's padding would panic.
+pub const MAX_SNIPPET_LINE_CHARS: usize = 1_000;
+
+/// Whether every line miette would show for `location` (the span's lines and one line of context on each side)
+/// is at most [`MAX_SNIPPET_LINE_CHARS`] long.
+fn snippet_fits(sources: &Sources, location: &Location) -> bool {
+    let Some(src) = sources.get(location.source) else {
+        return true;
+    };
+    let (first, _) = line_col(&src.text, location.span.start);
+    let (last, _) = line_col(&src.text, location.span.end);
+    src.text
+        .split('\n')
+        .enumerate()
+        .skip(first.saturating_sub(2))
+        .take(last.saturating_sub(first) + 3)
+        // Tabs are shown as several columns.
+        .all(|(_, line)| {
+            line.chars().map(|c| if c == '\t' { 4 } else { 1 }).sum::<usize>() <= MAX_SNIPPET_LINE_CHARS
+        })
 }
 
 /// A diagnostic in the shape miette renders.

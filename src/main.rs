@@ -9,5 +9,5 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("HANDRAIL_LOG"))
         .init();
-    handrail::cli::run(cli).into()
+    handrail::cli::run_guarded(|| handrail::cli::run(cli)).into()
 }

@@ -1,23 +1,44 @@
 //! `handrail eval`: decide a stream of events, one JSON decision per line.
+//!
+//! The stream never stops on one bad line. Lines are read as bytes by a reader thread, at most
+//! [`MAX_EVENT_LINE_BYTES`] of each held in memory ([`read_bounded_line`]); a line that is not UTF-8, not JSON,
+//! not a valid event, or over the limit gets a fail-safe decision saying what was wrong, and the next line is
+//! read. Only a failure to read the input at all, or to write a decision or its audit record, ends the run, and
+//! then every decision already durable is printed first.
+//!
+//! Streaming: each decision is written as soon as it may be (at once without `--audit`; once its record is
+//! durable with it), and stdout is flushed whenever no further input is waiting, so a caller that writes one
+//! event and waits reads its decision. With `--audit`, the group commit is bounded in size (`--audit-batch`)
+//! and in time (`--audit-max-wait`): no decision waits longer than that for its fsync.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
 
 use super::{Exit, PolicyArgs};
 use crate::diagnostic::ErrorFormat;
+use crate::eval::decision::RetentionDecision;
+use crate::eval::event::{MAX_EVENT_LINE_BYTES, UNKNOWN_CONVERSATION};
 use crate::eval::{ConversationState, DecideOptions, Decision, Event};
+use crate::handoff::PiiKind;
 
 /// Decide events: JSON Lines in (one event per line), one decision per line out.
 ///
 /// Each conversation's state (phase, strikes, disclaimers shown) is kept in memory by its `conversation` id. A
-/// line that is not a valid event is reported on stderr with its line number and the field at fault, gets a
-/// fail-safe decision (`handoff`, reason `engine_error`), and the stream goes on.
+/// line that is not a valid event (not UTF-8, not JSON, a field of the wrong type or out of range, over 1 MiB)
+/// is reported on stderr with its line number and the field at fault, gets a fail-safe decision (the emergency
+/// response if what can be read of it is an emergency, else `handoff` or `capture` with reason `engine_error`),
+/// and the stream goes on. A line whose conversation cannot be read gets a decision with an empty
+/// `conversation`: it never lands in, or changes, a real conversation.
 ///
+/// Each decision is printed as soon as it is decided (with `--audit`: as soon as its record is durable).
 /// Without `--policy`, the built-in `common` pack decides. Events without `time` are stamped with the clock.
 ///
 /// Exit codes: 0 every line decided, 1 at least one line was malformed (it still got a fail-safe decision) or the
-/// policy has errors, 3 the input could not be read.
+/// policy has errors, 2 usage error (an unusable `--audit-key`), 3 the input could not be read or a decision or
+/// audit record could not be written (disk full, closed stdout), 4 internal error.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The events, as JSON Lines; `-` or nothing reads stdin.
@@ -36,87 +57,207 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
     /// Record every decision in the audit log in this directory (created if absent). Decisions are printed only
-    /// once their records are durable.
+    /// once their records are durable. Stored events are redacted per the conversation's retention rules.
     #[arg(long, value_name = "DIR", requires = "audit_key")]
     pub audit: Option<PathBuf>,
     /// The signing key of the audit log (from `handrail audit keygen`).
     #[arg(long, value_name = "KEY")]
     pub audit_key: Option<PathBuf>,
-    /// With `--audit`: how many decisions share one fsync (group commit). 1 acknowledges each at once.
+    /// With `--audit`: the most decisions that share one fsync (group commit). 1 acknowledges each at once.
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub audit_batch: usize,
+    /// With `--audit`: the longest a decision waits for its group commit, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_MAX_WAIT_MS)]
+    pub audit_max_wait: u64,
 }
 
-/// The audit log and the decisions waiting for their records to be durable.
+/// The default time bound of the group commit, in milliseconds: a few fsyncs' worth, short enough that a caller
+/// waiting on one event does not notice it.
+pub const DEFAULT_MAX_WAIT_MS: u64 = 5;
+
+/// How many read lines may wait for the decider; the reader blocks beyond (so memory stays bounded).
+const INPUT_QUEUE: usize = 256;
+
+/// One line of input, as the reader thread hands it on.
+#[derive(Debug)]
+enum Input {
+    /// A line, without its newline, of at most [`MAX_EVENT_LINE_BYTES`].
+    Line(Vec<u8>),
+    /// A line over the limit, with its length in bytes: its content was dropped as it was read.
+    TooLong(u64),
+    /// Reading the input failed; nothing more comes.
+    Failed(std::io::Error),
+}
+
+/// Reads one line into `buf` (cleared first), keeping at most `limit` bytes of it; the rest of a longer line is
+/// read and dropped, so memory stays bounded whatever the input. Returns the line's full length (without the
+/// newline), or `None` at the end of the input. Interrupted reads are retried.
+pub fn read_bounded_line(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<Option<u64>> {
+    buf.clear();
+    let mut total: u64 = 0;
+    let mut any = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(any.then_some(total));
+        }
+        any = true;
+        let newline = memchr::memchr(b'\n', available);
+        let line = available.get(..newline.unwrap_or(available.len())).unwrap_or_default();
+        let room = limit.saturating_sub(buf.len()).min(line.len());
+        buf.extend_from_slice(line.get(..room).unwrap_or_default());
+        total = total.saturating_add(line.len() as u64);
+        let used = newline.map_or(available.len(), |at| at + 1);
+        reader.consume(used);
+        if newline.is_some() {
+            return Ok(Some(total));
+        }
+    }
+}
+
+/// Starts the reader thread: lines of `reader` into the returned channel, ending at the end of the input or the
+/// first read error.
+fn spawn_reader(mut reader: Box<dyn BufRead + Send>) -> Receiver<Input> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(INPUT_QUEUE);
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        loop {
+            let input = match read_bounded_line(&mut reader, &mut buf, MAX_EVENT_LINE_BYTES) {
+                Ok(None) => return,
+                Ok(Some(len)) if len > MAX_EVENT_LINE_BYTES as u64 => Input::TooLong(len),
+                Ok(Some(_)) => Input::Line(std::mem::take(&mut buf)),
+                Err(e) => Input::Failed(e),
+            };
+            let last = matches!(input, Input::Failed(_));
+            if tx.send(input).is_err() || last {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// An audit failure: what to tell, and the exit code (3 when a file could not be read or written).
+struct AuditFailure(Exit, String);
+
+impl From<crate::audit::AuditError> for AuditFailure {
+    fn from(e: crate::audit::AuditError) -> Self {
+        let exit = match e {
+            crate::audit::AuditError::Io { .. } => Exit::Io,
+            _ => Exit::Failed,
+        };
+        AuditFailure(exit, e.to_string())
+    }
+}
+
+/// The audit log and the decisions waiting for their records to be durable: a group commit bounded in size
+/// (`batch`) and time (`max_wait`), kept here in the eval loop on the log's public `append`/`commit`.
 struct Audited {
     log: crate::audit::AuditLog,
     pending: Vec<String>,
+    /// When the oldest pending decision was recorded.
+    oldest: Option<Instant>,
     batch: usize,
+    max_wait: Duration,
 }
 
 impl Audited {
     fn open(
-        dir: &std::path::Path,
-        key: &std::path::Path,
-        batch: usize,
+        args: &Args,
+        dir: &Path,
+        key: &Path,
         policy: &crate::compile::Policy,
-    ) -> Result<Audited, String> {
-        let signer = super::audit::signer(key)?;
+    ) -> Result<Audited, AuditFailure> {
+        let text = std::fs::read_to_string(key)
+            .map_err(|e| AuditFailure(Exit::Io, format!("cannot read `{}`: {e}", key.display())))?;
+        let signer = crate::audit::Signer::parse(&text)
+            .map_err(|e| AuditFailure(Exit::Usage, format!("`{}`: {e}", key.display())))?;
         let origin = signer.verifier().name.clone();
         let options = crate::audit::WriterOptions { origin, ..crate::audit::WriterOptions::default() };
-        let mut log = crate::audit::AuditLog::open(dir, signer, options).map_err(|e| e.to_string())?;
+        let mut log = crate::audit::AuditLog::open(dir, signer, options)?;
         log.append(crate::audit::Entry::PolicyDeployed {
             time: chrono::Utc::now(),
             policy: policy_ref(policy),
+        })?;
+        Ok(Audited {
+            log,
+            pending: Vec::new(),
+            oldest: None,
+            batch: args.audit_batch.max(1),
+            max_wait: Duration::from_millis(args.audit_max_wait),
         })
-        .map_err(|e| e.to_string())?;
-        Ok(Audited { log, pending: Vec::new(), batch: batch.max(1) })
     }
 
-    /// Records a decision; returns the decisions now durable, to print.
-    fn record(&mut self, decision: &Decision, event_line: &str, json: String) -> Result<Vec<String>, String> {
+    /// Records a decision (and its packet's transfer), with `payload` the event as it may be stored and
+    /// `conversation` the conversation's strictest retention after it; the decision is printed once durable.
+    fn record(
+        &mut self,
+        decision: &Decision,
+        conversation: Option<&RetentionDecision>,
+        payload: Vec<u8>,
+        json: String,
+    ) -> Result<(), AuditFailure> {
         let reasons = decision.reasons.iter().map(|r| r.as_str().to_string()).collect();
-        let retention = decision.retention.as_ref().map(|r| crate::audit::Retention {
-            class: r.class.clone(),
-            keep_until: r.keep_until,
-            legal_hold: r.legal_hold,
-        });
-        self.log
-            .append(crate::audit::Entry::Decision {
+        let retention = decision.retention.as_ref().map(audit_retention);
+        self.log.append(crate::audit::Entry::Decision {
+            time: decision.time,
+            conversation: decision.conversation.clone(),
+            policy: policy_ref_of(decision),
+            action: decision.action.as_str().to_string(),
+            reasons,
+            rules: decision.determining.clone(),
+            retention: retention.clone(),
+            payload,
+        })?;
+        if let Some(packet) = &decision.handoff {
+            // The packet handed to a person is itself evidence: a `transfer` record commits to it. It carries the
+            // earlier turns too, so it is kept under the strictest retention of the conversation so far.
+            self.log.append(crate::audit::Entry::Transfer {
                 time: decision.time,
                 conversation: decision.conversation.clone(),
+                queue: packet.queue.clone(),
                 policy: policy_ref_of(decision),
-                action: decision.action.as_str().to_string(),
-                reasons,
-                rules: decision.determining.clone(),
-                retention: retention.clone(),
-                payload: event_line.as_bytes().to_vec(),
-            })
-            .map_err(|e| e.to_string())?;
-        if let Some(packet) = &decision.handoff {
-            // The packet handed to a person is itself evidence: a `transfer` record commits to it, erasable under
-            // the same retention as the decision.
-            self.log
-                .append(crate::audit::Entry::Transfer {
-                    time: decision.time,
-                    conversation: decision.conversation.clone(),
-                    queue: packet.queue.clone(),
-                    policy: policy_ref_of(decision),
-                    reasons: packet.reasons.clone(),
-                    rules: packet.rules.clone(),
-                    retention: retention.clone(),
-                    payload: serde_json::to_vec(packet).unwrap_or_default(),
-                })
-                .map_err(|e| e.to_string())?;
+                reasons: packet.reasons.clone(),
+                rules: packet.rules.clone(),
+                retention: conversation.map(audit_retention).or(retention),
+                // INVARIANT: a packet is strings, numbers and times only, so it always serialises.
+                payload: serde_json::to_vec(packet).unwrap_or_default(),
+            })?;
         }
         self.pending.push(json);
-        if self.pending.len() >= self.batch { self.flush() } else { Ok(Vec::new()) }
+        self.oldest.get_or_insert_with(Instant::now);
+        Ok(())
     }
 
-    fn flush(&mut self) -> Result<Vec<String>, String> {
-        self.log.commit().map_err(|e| e.to_string())?;
+    /// When the pending decisions must be committed at the latest.
+    fn deadline(&self) -> Option<Instant> {
+        self.oldest.map(|t| t + self.max_wait)
+    }
+
+    /// Whether the pending decisions must be committed now: the batch is full, or the oldest has waited its
+    /// time (checked here too, not only when the input is idle, so a steady stream cannot hold it back).
+    fn due(&self) -> bool {
+        self.pending.len() >= self.batch || self.deadline().is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Makes every pending record durable and returns their decisions, to print.
+    fn commit(&mut self) -> Result<Vec<String>, AuditFailure> {
+        self.log.commit()?;
+        self.oldest = None;
         Ok(std::mem::take(&mut self.pending))
     }
+}
+
+fn audit_retention(r: &RetentionDecision) -> crate::audit::Retention {
+    crate::audit::Retention { class: r.class.clone(), keep_until: r.keep_until, legal_hold: r.legal_hold }
 }
 
 fn policy_ref_of(decision: &Decision) -> crate::audit::PolicyRef {
@@ -135,122 +276,291 @@ fn policy_ref(policy: &crate::compile::Policy) -> crate::audit::PolicyRef {
     }
 }
 
+/// Where decisions go: stdout, flushed when the input is idle. A write that fails (a closed pipe, a full disk)
+/// is remembered and ends the run with exit 3.
+struct Output<'a> {
+    out: std::io::BufWriter<std::io::StdoutLock<'a>>,
+    failed: bool,
+}
+
+impl Output<'_> {
+    fn print(&mut self, decisions: &[String]) {
+        if !self.failed && decisions.iter().any(|d| writeln!(self.out, "{d}").is_err()) {
+            self.failed = true;
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.failed && self.out.flush().is_err() {
+            self.failed = true;
+        }
+    }
+}
+
+/// One line decoded: the event (or what could be salvaged of it), what is wrong with it, and the text that may
+/// be stored for it.
+struct Line {
+    event: Event,
+    errors: Vec<String>,
+    /// The line as read (lossy UTF-8), for the audit payload of a malformed line.
+    raw: String,
+}
+
+/// Decodes the bytes of one line. Anything wrong is in `errors`; the event is then what could be salvaged.
+fn decode_line(bytes: &[u8]) -> Line {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let decoded = crate::eval::decode(text);
+            Line { event: decoded.event, errors: decoded.errors, raw: text.to_string() }
+        }
+        Err(e) => {
+            let raw = String::from_utf8_lossy(bytes).into_owned();
+            let mut decoded = crate::eval::decode(&raw);
+            // The bad bytes may be in the conversation id itself: then it names no conversation we know.
+            if decoded.event.conversation.contains(char::REPLACEMENT_CHARACTER) {
+                decoded.event.conversation = UNKNOWN_CONVERSATION.to_string();
+            }
+            let mut errors = vec![format!(
+                "not valid UTF-8 (the first bad byte is byte {} of the line)",
+                e.valid_up_to() + 1
+            )];
+            errors.extend(decoded.errors);
+            Line { event: decoded.event, errors, raw }
+        }
+    }
+}
+
+/// The payload stored for a decision: the event with its text and customer attributes redacted of every kind the
+/// conversation's retention names. A malformed line is stored as read, redacted of every kind (which retention
+/// applies could not be decided); an over-long line is not stored at all.
+fn stored_payload(line: &Line, next: &ConversationState, decision: &Decision) -> Vec<u8> {
+    if !line.errors.is_empty() {
+        return crate::handoff::redact(&line.raw, &PiiKind::ALL).text.into_bytes();
+    }
+    let kinds: Vec<PiiKind> = decision
+        .retention
+        .iter()
+        .chain(next.retention.as_ref())
+        .flat_map(|r| r.redact.iter().filter_map(|k| PiiKind::parse(k)))
+        .collect();
+    let mut event = line.event.clone();
+    if !kinds.is_empty() {
+        if let Some(text) = &mut event.text {
+            *text = crate::handoff::redact(text, &kinds).text;
+        }
+        for value in event.customer.values_mut() {
+            redact_strings(value, &kinds);
+        }
+    }
+    // INVARIANT: an event is strings, numbers and times only, so it always serialises.
+    serde_json::to_vec(&event).unwrap_or_default()
+}
+
+fn redact_strings(value: &mut serde_json::Value, kinds: &[PiiKind]) {
+    match value {
+        serde_json::Value::String(s) => *s = crate::handoff::redact(s, kinds).text,
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_strings(v, kinds)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| redact_strings(v, kinds)),
+        _ => {}
+    }
+}
+
+/// The next line of input, `None` at its end. Before waiting for it, every decision already decided is flushed
+/// to the caller; while waiting, the group commit's time bound is kept (the pending decisions are committed and
+/// printed when the oldest has waited `--audit-max-wait`).
+fn next_input(
+    input: &Receiver<Input>,
+    audited: &mut Option<Audited>,
+    out: &mut Output<'_>,
+) -> Result<Option<Input>, AuditFailure> {
+    loop {
+        match input.try_recv() {
+            Ok(next) => return Ok(Some(next)),
+            Err(TryRecvError::Disconnected) => return Ok(None),
+            Err(TryRecvError::Empty) => {}
+        }
+        out.flush();
+        let Some(deadline) = audited.as_ref().and_then(Audited::deadline) else {
+            return Ok(input.recv().ok());
+        };
+        match input.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(next) => return Ok(Some(next)),
+            Err(RecvTimeoutError::Disconnected) => return Ok(None),
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(a) = audited.as_mut() {
+                    out.print(&a.commit()?);
+                }
+            }
+        }
+    }
+}
+
 /// Runs `handrail eval`.
 pub fn run(args: Args) -> Exit {
     let policy = match args.policy.load(args.error_format) {
         Ok(policy) => policy,
         Err(exit) => return exit,
     };
-    let reader: Box<dyn BufRead> = match &args.input {
+    let (reader, name): (Box<dyn BufRead + Send>, String) = match &args.input {
         Some(path) if path.as_os_str() != "-" => match std::fs::File::open(path) {
-            Ok(f) => Box::new(std::io::BufReader::new(f)),
+            Ok(f) => (Box::new(std::io::BufReader::new(f)), path.display().to_string()),
             Err(e) => {
                 eprintln!("error: cannot read `{}`: {e}", path.display());
                 return Exit::Io;
             }
         },
-        _ => Box::new(std::io::BufReader::new(std::io::stdin())),
+        _ => (Box::new(std::io::BufReader::new(std::io::stdin())), "<stdin>".to_string()),
     };
-    let name = match &args.input {
-        Some(path) if path.as_os_str() != "-" => path.display().to_string(),
-        _ => "<stdin>".to_string(),
-    };
-    let options = DecideOptions { explain: args.explain };
     let mut audited = match (&args.audit, &args.audit_key) {
-        (Some(dir), Some(key)) => match Audited::open(dir, key, args.audit_batch, &policy) {
+        (Some(dir), Some(key)) => match Audited::open(&args, dir, key, &policy) {
             Ok(a) => Some(a),
-            Err(why) => {
+            Err(AuditFailure(exit, why)) => {
                 eprintln!("error: the audit log: {why}");
-                return Exit::Failed;
+                return exit;
             }
         },
         _ => None,
     };
-    let mut states: HashMap<String, ConversationState> = HashMap::new();
+    let options = DecideOptions { explain: args.explain };
+    let input = spawn_reader(reader);
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = Output { out: std::io::BufWriter::new(stdout.lock()), failed: false };
+    let mut states: HashMap<String, ConversationState> = HashMap::new();
     let mut exit = Exit::Ok;
-    for (index, line) in reader.lines().enumerate() {
-        let number = index + 1;
-        let line = match line {
-            Ok(line) => line,
-            Err(e) => {
-                eprintln!("error: {name}:{number}: cannot read: {e}");
-                return Exit::Io;
+    let mut number = 0usize;
+    loop {
+        let next = match next_input(&input, &mut audited, &mut out) {
+            Ok(next) => next,
+            Err(AuditFailure(code, why)) => {
+                eprintln!("error: the audit log: {why}");
+                return code;
             }
         };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (decision, next) = match Event::from_json(&line) {
-            Ok(mut event) => {
-                event.time.get_or_insert_with(chrono::Utc::now);
-                let state = states.get(&event.conversation).cloned().unwrap_or_default();
-                let (decision, next) = crate::eval::decide_with(&policy, &state, &event, options);
-                for why in &decision.errors {
-                    eprintln!("error: {name}:{number}: {why}");
-                    exit = Exit::Failed;
+        let Some(next) = next else { break };
+        let line = match next {
+            Input::Line(bytes) => {
+                number += 1;
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    continue;
                 }
-                (decision, next)
+                decode_line(&bytes)
             }
-            Err(why) => {
-                eprintln!("error: {name}:{number}: {why}");
-                exit = Exit::Failed;
-                let event = Event {
-                    conversation: conversation_of(&line),
-                    time: Some(chrono::Utc::now()),
-                    ..Event::default()
-                };
-                let state = states.get(&event.conversation).cloned().unwrap_or_default();
-                crate::eval::fail_safe(&policy, &state, &event, vec![format!("line {number}: {why}")])
+            Input::TooLong(len) => {
+                number += 1;
+                Line {
+                    event: Event { conversation: UNKNOWN_CONVERSATION.to_string(), ..Event::default() },
+                    errors: vec![format!(
+                        "the line is {len} bytes, over the limit of {MAX_EVENT_LINE_BYTES}; it was not read"
+                    )],
+                    raw: String::new(),
+                }
+            }
+            Input::Failed(e) => {
+                eprintln!("error: {name}:{}: cannot read: {e}", number + 1);
+                exit = Exit::Io;
+                break;
             }
         };
-        states.insert(decision.conversation.clone(), next);
+        let mut event = line.event.clone();
+        event.time.get_or_insert_with(chrono::Utc::now);
+        let known = event.conversation != UNKNOWN_CONVERSATION;
+        let state = if known {
+            states.get(&event.conversation).cloned().unwrap_or_default()
+        } else {
+            Default::default()
+        };
+        let (decision, next_state) = if line.errors.is_empty() {
+            crate::eval::decide_with(&policy, &state, &event, options)
+        } else {
+            let errors = line.errors.iter().map(|why| format!("line {number}: {why}")).collect();
+            crate::eval::fail_safe(&policy, &state, &event, errors)
+        };
+        for why in line.errors.iter().chain(if line.errors.is_empty() { &decision.errors[..] } else { &[] }) {
+            eprintln!("error: {name}:{number}: {why}");
+        }
+        if !decision.errors.is_empty() && exit == Exit::Ok {
+            exit = Exit::Failed;
+        }
         let json = if args.pretty {
             serde_json::to_string_pretty(&decision)
         } else {
             serde_json::to_string(&decision)
         };
+        // INVARIANT: a decision is strings, numbers and times only, so it always serialises.
         let json = json.unwrap_or_default();
-        let ready = match audited.as_mut() {
-            Some(a) => match a.record(&decision, &line, json) {
-                Ok(ready) => ready,
-                Err(why) => {
-                    eprintln!("error: {name}:{number}: the audit log: {why}");
-                    return Exit::Failed;
+        match audited.as_mut() {
+            Some(a) => {
+                let payload = if line.raw.is_empty() && !line.errors.is_empty() {
+                    Vec::new()
+                } else {
+                    stored_payload(&line, &next_state, &decision)
+                };
+                let committed = a
+                    .record(&decision, next_state.retention.as_ref(), payload, json)
+                    .and_then(|()| if a.due() { a.commit() } else { Ok(Vec::new()) });
+                match committed {
+                    Ok(ready) => out.print(&ready),
+                    Err(AuditFailure(code, why)) => {
+                        eprintln!("error: {name}:{number}: the audit log: {why}");
+                        return code;
+                    }
                 }
-            },
-            None => vec![json],
-        };
-        if ready.iter().any(|d| writeln!(out, "{d}").is_err()) {
-            return Exit::Io;
+            }
+            None => out.print(&[json]),
+        }
+        if known {
+            states.insert(decision.conversation.clone(), next_state);
+        }
+        if out.failed {
+            // Nobody reads the decisions any more: stop deciding (what is recorded is committed below).
+            break;
         }
     }
     if let Some(mut a) = audited {
-        let ready = a.flush().and_then(|ready| a.log.close().map(|_| ready).map_err(|e| e.to_string()));
+        let ready = a.commit().and_then(|ready| a.log.close().map(|_| ready).map_err(AuditFailure::from));
         match ready {
-            Ok(ready) => {
-                if ready.iter().any(|d| writeln!(out, "{d}").is_err()) {
-                    return Exit::Io;
-                }
-            }
-            Err(why) => {
+            Ok(ready) => out.print(&ready),
+            Err(AuditFailure(code, why)) => {
                 eprintln!("error: the audit log: {why}");
-                return Exit::Failed;
+                return code;
             }
         }
     }
-    if out.flush().is_err() {
+    out.flush();
+    if out.failed {
+        eprintln!("error: the decisions could not be written to stdout");
         return Exit::Io;
     }
     exit
 }
 
-/// The conversation id of a line that is not a valid event, when it can still be read, so the fail-safe
-/// decision lands in the right conversation.
-fn conversation_of(line: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(line)
-        .ok()
-        .and_then(|v| v.get("conversation").and_then(|c| c.as_str()).map(str::to_string))
-        .unwrap_or_else(|| "default".into())
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    #[test]
+    fn a_line_over_the_limit_is_measured_not_kept() {
+        let mut input = std::io::BufReader::with_capacity(7, &b"short\nthis one is long\n\nlast"[..]);
+        let mut buf = Vec::new();
+        assert_eq!(read_bounded_line(&mut input, &mut buf, 8).unwrap(), Some(5));
+        assert_eq!(buf, b"short");
+        assert_eq!(read_bounded_line(&mut input, &mut buf, 8).unwrap(), Some(16));
+        assert_eq!(buf, b"this one", "only the first `limit` bytes are held");
+        assert_eq!(read_bounded_line(&mut input, &mut buf, 8).unwrap(), Some(0));
+        assert_eq!(read_bounded_line(&mut input, &mut buf, 8).unwrap(), Some(4));
+        assert_eq!(buf, b"last");
+        assert_eq!(read_bounded_line(&mut input, &mut buf, 8).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_utf8_in_the_conversation_id_names_no_conversation() {
+        let line = decode_line(b"{\"conversation\":\"c\xff1\",\"text\":\"I want to kill myself\"}");
+        assert_eq!(line.event.conversation, UNKNOWN_CONVERSATION);
+        assert!(line.errors[0].starts_with("not valid UTF-8"), "{:?}", line.errors);
+        assert_eq!(line.event.text.as_deref(), Some("I want to kill myself"));
+        let line = decode_line(b"{\"conversation\":\"c1\",\"text\":\"chest pain \xff\"}");
+        assert_eq!(line.event.conversation, "c1", "bad bytes in the text leave the conversation readable");
+    }
 }

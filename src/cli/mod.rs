@@ -22,11 +22,30 @@ macro_rules! out_raw {
     }};
 }
 
+/// `eprintln!` for diagnostics, shadowing the standard one in every subcommand (this macro is in textual scope
+/// for every module declared below): a closed stderr (`handrail check x.policy 2>&1 | head -1`) must not panic.
+/// What cannot be told is dropped; the command still finishes and returns its exit code.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// `eprint!` with the same handling of a closed stderr as [`eprintln!`].
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 use crate::compile::{Options, Output, Policy};
 use crate::diagnostic::ErrorFormat;
 
 pub mod audit;
 pub mod check;
+pub mod effective;
 pub mod eval;
 pub mod fmt;
 pub mod score;
@@ -50,6 +69,7 @@ pub struct Cli {
 #[allow(missing_docs)]
 pub enum Command {
     Check(check::Args),
+    Effective(effective::Args),
     Fmt(fmt::Args),
     Eval(eval::Args),
     Test(test::Args),
@@ -90,10 +110,26 @@ impl From<Exit> for std::process::ExitCode {
     }
 }
 
+/// Runs `command`, turning a panic (a bug: the crate denies panicking constructs, but a dependency might) into
+/// [`Exit::Internal`], so the documented exit code 4 is what a caller sees instead of Rust's 101. The panic's
+/// message has already gone to stderr through the standard hook.
+pub fn run_guarded(command: impl FnOnce() -> Exit) -> Exit {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(command)) {
+        Ok(exit) => exit,
+        Err(_) => {
+            eprintln!(
+                "error: internal error in handrail (this is a bug); please report it with the command and its input"
+            );
+            Exit::Internal
+        }
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Effective(args) => effective::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Test(args) => test::run(args),
@@ -169,5 +205,19 @@ pub fn print_diagnostics(output: &Output, format: ErrorFormat) {
         } else {
             eprint!("{text}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_exit_code_4_and_every_code_is_as_documented() {
+        let exit = run_guarded(|| panic!("a bug"));
+        assert_eq!(exit, Exit::Internal);
+        let codes = [Exit::Ok, Exit::Failed, Exit::Usage, Exit::Io, Exit::Internal].map(|e| e as u8);
+        assert_eq!(codes, [0, 1, 2, 3, 4], "the README's table of exit codes");
+        assert_eq!(run_guarded(|| Exit::Io), Exit::Io);
     }
 }

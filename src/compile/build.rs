@@ -649,6 +649,9 @@ impl Builder {
                 .map(|i| i as u32),
         );
         super::lint::run(self, root, &m.rules, &rules, &m.sets, &empty, &used);
+        let root_file = layers.last().map(|l| &l.file);
+        let root_id = root_file.and_then(header_id);
+        super::lint::pack_queue_defaults(self, root, root_id, root_file.and_then(extends_of), &m.queues);
 
         if self.problems.iter().any(CompileError::is_error) {
             return None;

@@ -303,6 +303,9 @@ pub enum CompileErrorKind {
         /// Its tier.
         other_tier: &'static str,
     },
+    /// A pack's queue left at live chat around the clock by the policy extending the pack.
+    #[error("the queue `{0}` comes from the pack `{1}` unchanged and promises live chat 24/7")]
+    PackQueueDefault(String, String),
 }
 
 impl CompileErrorKind {
@@ -320,6 +323,7 @@ impl CompileErrorKind {
             | ProximityNeverMatches(..)
             | GenericPhrase(..)
             | TypoCollision { .. } => Severity::Warning,
+            PackQueueDefault(..) => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -382,6 +386,7 @@ impl CompileErrorKind {
             ProximityNeverMatches(..) => "lint::proximity-never-matches",
             GenericPhrase(..) => "lint::generic-phrase",
             TypoCollision { .. } => "lint::typo-collision",
+            PackQueueDefault(..) => "lint::pack-queue-default",
         }
     }
 }

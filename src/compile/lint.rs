@@ -12,6 +12,8 @@
 //!   `@reviewed("why")` before the phrase silences it. (`handrail check --negatives FILE` adds the measured
 //!   form: a phrase that fires on more than a set share of a file of negative messages.)
 //! - `typo-collision`: with `typos`, a phrase that also matches a phrase of a set used by another tier.
+//! - `pack-queue-default`: a queue of an extended pack, not redefined, that is live chat 24/7 (see
+//!   [`pack_queue_defaults`]).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -411,4 +413,47 @@ pub(crate) fn measured_generic(
             )
         })
         .collect()
+}
+
+/// `pack-queue-default`: a policy extends a pack and leaves one of the pack's queues as the pack wrote it, live
+/// chat around the clock. A pack cannot know a deployer's hours or staff; left so, every handoff to that queue
+/// says "connecting you with a person now" at 3 a.m. whether or not anyone is there. The warning points at the
+/// policy's `extends` and notes the pack's queue; redefining the queue (even identically) silences it.
+///
+/// A built-in pack checked on its own (its id is a pack name) is not warned: it is extended, not deployed, and
+/// the warning reaches whoever extends it.
+pub(super) fn pack_queue_defaults(
+    builder: &mut Builder,
+    root: SourceId,
+    root_id: Option<&str>,
+    extends: Option<&ast::Name>,
+    queues: &[Definition<'_, ast::Queue>],
+) {
+    let Some(extends) = extends else { return };
+    if root_id.is_some_and(|id| super::packs::BUILTIN.iter().any(|(name, _, _)| *name == id)) {
+        return;
+    }
+    for def in queues.iter().filter(|d| d.source != root) {
+        let q = def.node;
+        let always = q.clauses.iter().all(|c| match &c.node {
+            ast::QueueClause::Hours(h) => h.value.trim() == "24/7",
+            _ => true,
+        });
+        let live = q.clauses.iter().all(|c| match &c.node {
+            ast::QueueClause::Channel(ch) => ch.text == "live_chat",
+            _ => true,
+        });
+        if always && live {
+            let pack = def.pack.unwrap_or(extends.text.as_str()).to_string();
+            builder.problems.push(
+                CompileError::new(K::PackQueueDefault(q.name.text.clone(), pack), root, extends.span)
+                    .help(format!(
+                        "redefine `queue {} {{ hours \"...\" channel ... after_hours ... }}` in this policy with your own \
+                         hours and after-hours promise (or confirm 24/7 live chat by writing it here)",
+                        q.name.text
+                    ))
+                    .note(def.source, q.name.span, "the pack's queue"),
+            );
+        }
+    }
 }

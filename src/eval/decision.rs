@@ -1,7 +1,7 @@
 //! The decision: what the bot may do, why, where the conversation goes, and what the customer is told.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::compile::policy::{Priority, ReasonCode};
 
@@ -154,6 +154,14 @@ pub struct Route {
     pub message: String,
 }
 
+impl Route {
+    /// Whether a person joins this conversation now: the queue is open and staffed **and** its channel is live
+    /// chat. An open callback, ticket or email queue is an honest `capture`, never a "connecting you now".
+    pub fn live(&self) -> bool {
+        self.open_now && self.channel == "live_chat"
+    }
+}
+
 /// A disclaimer shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ShownDisclaimer {
@@ -164,7 +172,7 @@ pub struct ShownDisclaimer {
 }
 
 /// The retention class of the conversation's record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RetentionDecision {
     /// The class.
     pub class: String,
@@ -174,8 +182,31 @@ pub struct RetentionDecision {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub redact: Vec<String>,
     /// Never purge.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub legal_hold: bool,
+}
+
+impl RetentionDecision {
+    /// The stricter of two retentions, as the design combines them: the class kept longer (a legal hold beats
+    /// any date), the redactions of both, a legal hold if either has one.
+    pub fn strictest(
+        a: Option<&RetentionDecision>,
+        b: Option<&RetentionDecision>,
+    ) -> Option<RetentionDecision> {
+        let (a, b) = match (a, b) {
+            (None, None) => return None,
+            (Some(one), None) | (None, Some(one)) => return Some(one.clone()),
+            (Some(a), Some(b)) => (a, b),
+        };
+        let b_wins =
+            (b.legal_hold && !a.legal_hold) || (b.legal_hold == a.legal_hold && b.keep_until > a.keep_until);
+        let mut out = if b_wins { b.clone() } else { a.clone() };
+        out.redact = a.redact.iter().chain(&b.redact).cloned().collect();
+        out.redact.sort();
+        out.redact.dedup();
+        out.legal_hold = a.legal_hold || b.legal_hold;
+        Some(out)
+    }
 }
 
 /// What the fallback looked at.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Unknown fields are refused (a misspelt `confidnce` must not be silently ignored). Every field but the kind
 /// is optional: a comparison on a field the event does not carry is false.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Event {
     /// The conversation it belongs to (`"default"` when absent).
@@ -54,6 +54,27 @@ fn default_conversation() -> String {
     "default".to_string()
 }
 
+/// A message with no fields, in the `"default"` conversation: what `{}` decodes to (an empty conversation id
+/// is refused, so the default must not be one).
+impl Default for Event {
+    fn default() -> Self {
+        Event {
+            conversation: default_conversation(),
+            kind: EventKind::default(),
+            text: None,
+            time: None,
+            confidence: None,
+            sentiment: None,
+            intents: Vec::new(),
+            channel: None,
+            page: None,
+            customer: BTreeMap::new(),
+            feedback: None,
+            agents_online: None,
+        }
+    }
+}
+
 /// What an event is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -95,8 +116,34 @@ impl Feedback {
 }
 
 /// The largest message evaluated, in bytes. A longer one is refused (fail safe to a person), so the cost of a
-/// decision stays bounded.
+/// decision stays bounded; the fail-safe still scans its first [`MAX_TEXT_BYTES`] for an emergency.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// The longest event line `handrail eval` reads, in bytes (room for a message at [`MAX_TEXT_BYTES`] written
+/// entirely in `\uXXXX` escapes, and the other fields). A longer line is refused while it is read, never held
+/// whole in memory: it gets a fail-safe decision and the stream goes on.
+pub const MAX_EVENT_LINE_BYTES: usize = 1024 * 1024;
+
+/// The `conversation` of a fail-safe decision for a line whose conversation id could not be read. No event may
+/// use it (an empty `conversation` is refused), so such a decision never lands in, or changes the state of, a
+/// real conversation.
+pub const UNKNOWN_CONVERSATION: &str = "";
+
+/// Every field of an event, and what it must be, in the words of an error message.
+const FIELDS: [(&str, &str); 12] = [
+    ("conversation", "a non-empty string"),
+    ("type", "one of `message`, `bot_reply`, `feedback`, `agent_joined`, `hand_back` or `closed`"),
+    ("text", "a string"),
+    ("time", "an RFC 3339 time such as `2026-11-24T15:00:00Z`"),
+    ("confidence", "a number between 0 and 1"),
+    ("sentiment", "a number between -1 and 1"),
+    ("intents", "a list of strings"),
+    ("channel", "a string"),
+    ("page", "a string"),
+    ("customer", "an object of attributes"),
+    ("feedback", "`positive` or `negative`"),
+    ("agents_online", "an object from queue names to true or false"),
+];
 
 /// A field of an event that is out of its range, in words naming the field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -108,41 +155,189 @@ pub struct EventError {
     pub problem: String,
 }
 
+/// An event line decoded: the event, and every problem with it. When there are problems, `event` holds what
+/// could be salvaged (every field that is itself valid, the rest left out) for the fail-safe to scan: a crisis
+/// written in a line with a misspelt field still gets the emergency response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The event, or what could be salvaged of it.
+    pub event: Event,
+    /// What is wrong, each naming the field (empty: the event is valid).
+    pub errors: Vec<String>,
+}
+
 impl Event {
-    /// Parses one JSON event. The error names the field and position. Ranges are checked by
-    /// [`Event::validate`], which [`crate::eval::decide`] calls (an out-of-range event fails safe to a person).
+    /// Parses one JSON event. The error names every field at fault and what it must be (`\`confidence\` must
+    /// be a number between 0 and 1, found a string`); several are joined by `; `. Ranges are checked by
+    /// [`Event::validate`], which [`crate::eval::decide`] calls (an out-of-range event fails safe to a person);
+    /// [`decode`] does both at once.
     pub fn from_json(line: &str) -> Result<Event, String> {
-        serde_json::from_str(line).map_err(|e| describe_json_error(&e))
+        serde_json::from_str(line).map_err(|_| decode(line).errors.join("; "))
     }
 
-    /// Checks ranges and limits that JSON types cannot express.
+    /// Checks ranges and limits that JSON types cannot express; the first problem.
     pub fn validate(&self) -> Result<(), EventError> {
-        let range = |field: &'static str, v: Option<f64>, lo: f64, hi: f64| match v {
-            Some(v) if !(lo..=hi).contains(&v) => {
-                Err(EventError { field, problem: format!("must be between {lo} and {hi}, not {v}") })
+        match self.problems().into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Every range or limit problem of the event.
+    pub fn problems(&self) -> Vec<EventError> {
+        let mut problems = Vec::new();
+        let mut range = |field: &'static str, v: Option<f64>, lo: f64, hi: f64| {
+            if let Some(v) = v
+                && !(lo..=hi).contains(&v)
+            {
+                problems.push(EventError {
+                    field,
+                    problem: format!("must be a number between {lo} and {hi}, found {v}"),
+                });
             }
-            _ => Ok(()),
         };
-        range("confidence", self.confidence, 0.0, 1.0)?;
-        range("sentiment", self.sentiment, -1.0, 1.0)?;
+        range("confidence", self.confidence, 0.0, 1.0);
+        range("sentiment", self.sentiment, -1.0, 1.0);
+        if self.conversation.is_empty() {
+            problems.push(EventError {
+                field: "conversation",
+                problem: "must be a non-empty string, found an empty one".into(),
+            });
+        }
         if let Some(text) = &self.text
             && text.len() > MAX_TEXT_BYTES
         {
-            return Err(EventError {
+            problems.push(EventError {
                 field: "text",
                 problem: format!("is {} bytes, over the limit of {MAX_TEXT_BYTES}", text.len()),
             });
         }
-        Ok(())
+        problems
+    }
+
+    /// The event with every field that fails [`Event::problems`] made harmless: an out-of-range number left
+    /// out, an over-long text cut to its first [`MAX_TEXT_BYTES`] (at a character boundary), an empty
+    /// conversation id left as [`UNKNOWN_CONVERSATION`]. What the fail-safe evaluates.
+    pub fn salvaged(&self) -> Event {
+        let mut event = self.clone();
+        event.confidence = event.confidence.filter(|c| (0.0..=1.0).contains(c));
+        event.sentiment = event.sentiment.filter(|s| (-1.0..=1.0).contains(s));
+        if let Some(text) = &mut event.text {
+            truncate_at_char(text, MAX_TEXT_BYTES);
+        }
+        event
     }
 }
 
-/// serde's message, which already names the field (`unknown field \`confidnce\``, `invalid type ... for
-/// \`confidence\``), in our lowercase style.
-fn describe_json_error(e: &serde_json::Error) -> String {
-    let message = e.to_string();
-    let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-    format!("{message} (column {})", e.column())
+/// Cuts `text` to at most `limit` bytes, at a character boundary.
+pub(crate) fn truncate_at_char(text: &mut String, limit: usize) {
+    if text.len() > limit {
+        let mut at = limit;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        text.truncate(at);
+    }
+}
+
+/// Decodes one event line, naming every field at fault and salvaging the rest (see [`Decoded`]).
+///
+/// A line that is not JSON at all is salvaged as a message whose text is the line itself (cut to
+/// [`MAX_TEXT_BYTES`]) in [`UNKNOWN_CONVERSATION`]: the fail-safe can still find an emergency in it, and it
+/// belongs to no conversation.
+pub fn decode(line: &str) -> Decoded {
+    let value: serde_json::Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => {
+            let message = e.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+            let mut text = line.to_string();
+            truncate_at_char(&mut text, MAX_TEXT_BYTES);
+            return Decoded {
+                event: unknown_with_text(text),
+                errors: vec![format!("not valid JSON: {message} (column {})", e.column())],
+            };
+        }
+    };
+    let serde_json::Value::Object(fields) = value else {
+        return Decoded {
+            event: unknown_with_text(String::new()),
+            errors: vec![format!("an event must be a JSON object, found {}", kind_of(&value, false))],
+        };
+    };
+    let mut errors = Vec::new();
+    let mut good = serde_json::Map::new();
+    let mut conversation_readable = true;
+    for (name, value) in fields {
+        let Some((field, expected)) = FIELDS.iter().find(|(f, _)| *f == name) else {
+            let hint = crate::diagnostic::did_you_mean(&name, FIELDS.iter().map(|(f, _)| *f))
+                .map(|f| format!(", did you mean `{f}`?"))
+                .unwrap_or_else(|| {
+                    format!(" (the fields are {})", FIELDS.map(|(f, _)| format!("`{f}`")).join(", "))
+                });
+            errors.push(format!("unknown field `{name}`{hint}"));
+            continue;
+        };
+        // Each field alone, against the event's own types, so a wrong type is named by its field.
+        let mut alone = serde_json::Map::new();
+        alone.insert(name.clone(), value.clone());
+        match serde_json::from_value::<Event>(serde_json::Value::Object(alone)) {
+            Ok(_) => {
+                good.insert(name, value);
+            }
+            Err(_) => {
+                if *field == "conversation" {
+                    conversation_readable = false;
+                }
+                let quoted = matches!(*field, "type" | "feedback");
+                errors.push(format!("`{field}` must be {expected}, found {}", kind_of(&value, quoted)));
+            }
+        }
+    }
+    let mut event = match serde_json::from_value::<Event>(serde_json::Value::Object(good)) {
+        Ok(event) => event,
+        Err(e) => {
+            // INVARIANT: every field was checked alone, so together they decode; should they not, the line still
+            // fails safe.
+            errors.push(format!("the event could not be decoded: {e}"));
+            Event::default()
+        }
+    };
+    if !conversation_readable {
+        event.conversation = UNKNOWN_CONVERSATION.to_string();
+    }
+    for problem in event.problems() {
+        if problem.field != "conversation" || conversation_readable {
+            errors.push(problem.to_string());
+        }
+    }
+    let event = if errors.is_empty() { event } else { event.salvaged() };
+    Decoded { event, errors }
+}
+
+fn unknown_with_text(text: String) -> Event {
+    Event {
+        conversation: UNKNOWN_CONVERSATION.to_string(),
+        text: (!text.is_empty()).then_some(text),
+        ..Event::default()
+    }
+}
+
+/// A JSON value's kind, for "found ...": `a string`, `a number`, `true or false`, `null`, `a list`, `an object`.
+/// With `quoted`, a short string is shown (where the field takes one of a few words, the word matters).
+fn kind_of(value: &serde_json::Value, quoted: bool) -> String {
+    use serde_json::Value as V;
+    match value {
+        V::String(s) if quoted && s.chars().count() <= 30 && !s.chars().any(char::is_control) => {
+            format!("`{s}`")
+        }
+        V::String(_) => "a string".into(),
+        V::Number(_) => "a number".into(),
+        V::Bool(_) => "true or false".into(),
+        V::Null => "null".into(),
+        V::Array(_) => "a list".into(),
+        V::Object(_) => "an object".into(),
+    }
 }
 
 /// Where the conversation is.
@@ -182,6 +377,10 @@ pub struct ConversationState {
     /// The conversation so far (the last [`MAX_TRANSCRIPT_TURNS`] turns), for the handoff packet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transcript: Vec<crate::handoff::Turn>,
+    /// The strictest retention of the conversation so far: a later packet carries earlier turns, so it is
+    /// redacted and kept under it, and `eval --audit` redacts every stored event of the conversation by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<super::decision::RetentionDecision>,
 }
 
 /// The most turns a conversation state keeps; older ones are dropped first.

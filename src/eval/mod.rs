@@ -6,18 +6,20 @@
 //! highest `rank`, then the smallest rule id. Nothing the bot's confidence says can stop a higher tier.
 //!
 //! Fail safe: an event that cannot be evaluated (out-of-range field, over a limit, an internal fault) yields a
-//! `handoff` to the policy's safe queue with reason `engine_error`, never an `answer`.
+//! `handoff` (or `capture`) to the policy's safe queue with reason `engine_error`, never an `answer`; when what can
+//! be read of it is an emergency, the emergency response instead ([`fail_safe`]).
 
 mod cond;
 pub mod decision;
 pub mod event;
+mod failsafe;
 #[cfg(test)]
 mod tests;
 
 use chrono::{DateTime, Months, Utc};
 
 pub use decision::{Action, Decision};
-pub use event::{ConversationState, Event, EventKind, Feedback, Phase};
+pub use event::{ConversationState, Decoded, Event, EventKind, Feedback, Phase, decode};
 
 use crate::compile::policy::{Policy, Priority, ReasonCode, Rule, Target};
 use crate::syntax::ast::{NegationMode, PeriodUnit, ShowMode, Tier};
@@ -43,8 +45,9 @@ pub fn decide_with(
     event: &Event,
     options: DecideOptions,
 ) -> (Decision, ConversationState) {
-    if let Err(e) = event.validate() {
-        return fail_safe(policy, state, event, vec![e.to_string()]);
+    let problems = event.problems();
+    if !problems.is_empty() {
+        return fail_safe(policy, state, event, problems.iter().map(ToString::to_string).collect());
     }
     // INVARIANT: evaluation does not panic (the crate denies panicking constructs); if a dependency ever does,
     // the customer still reaches a person.
@@ -56,42 +59,15 @@ pub fn decide_with(
     }
 }
 
-/// The decision for an event that could not be evaluated: a person, at the safe queue, with the reasons.
+/// The decision for an event that could not be evaluated: the emergency response when what can be read of it is
+/// an emergency, else a person at the safe queue; reason `engine_error` either way (see `src/eval/failsafe.rs`).
 pub fn fail_safe(
     policy: &Policy,
     state: &ConversationState,
     event: &Event,
     errors: Vec<String>,
 ) -> (Decision, ConversationState) {
-    let time = event.time.unwrap_or_else(Utc::now);
-    let next =
-        ConversationState { phase: Phase::Waiting, queue: Some(policy.safe_queue.clone()), ..state.clone() };
-    let route = route_to(policy, &policy.safe_queue, Priority::High, event, time, 0.0);
-    let mut transcript = state.clone();
-    if let Some(text) = &event.text {
-        transcript.record(crate::handoff::Role::Customer, time, text);
-    }
-    let handoff = packet(&transcript, event, time, &[ReasonCode::EngineError], &[], &route, None);
-    let decision = Decision {
-        conversation: event.conversation.clone(),
-        turn: state.turn,
-        time,
-        action: if route.open_now { Action::Handoff } else { Action::Capture },
-        handoff: Some(handoff),
-        reasons: vec![ReasonCode::EngineError],
-        determining: Vec::new(),
-        rules: Vec::new(),
-        say: vec![route.message.clone()],
-        route: Some(route),
-        disclaimers: Vec::new(),
-        retention: None,
-        signals: Signals { strikes: state.strikes, ..Signals::default() },
-        state: Phase::Waiting,
-        policy: policy_ref(policy),
-        errors,
-        explain: None,
-    };
-    (decision, next)
+    failsafe::fail_safe(policy, state, event, errors)
 }
 
 fn policy_ref(policy: &Policy) -> PolicyRef {
@@ -276,11 +252,14 @@ fn evaluate(
     let facts = Facts { matched: &matched, ..facts };
     let disclaimers = disclaimers(policy, &matched, &facts, &mut next);
     let retention = retention(policy, &facts, time);
+    // A packet carries earlier turns: it is redacted and kept under the strictest retention of the conversation
+    // (`next`, so a conversation reopened after `closed` starts afresh).
+    next.retention = RetentionDecision::strictest(next.retention.as_ref(), retention.as_ref());
     let handoff = match (&route, escalated) {
         (Some(r), true) => {
             let mut with_strikes = next.clone();
             with_strikes.strikes = strikes_before;
-            Some(packet(&with_strikes, event, time, &reasons, &determining, r, retention.as_ref()))
+            Some(packet(&with_strikes, event, time, &reasons, &determining, r, next.retention.as_ref()))
         }
         _ => None,
     };
@@ -397,7 +376,7 @@ fn hand_off(
 ) -> (Action, Route) {
     let queue = resolve(policy, target, event, time);
     let route = route_to(policy, &queue, priority, event, time, frustration);
-    (if route.open_now { Action::Handoff } else { Action::Capture }, route)
+    (if route.live() { Action::Handoff } else { Action::Capture }, route)
 }
 
 /// The queue a target names at `time`: the queue itself; for a skill, the first queue with it that is open and

@@ -129,17 +129,7 @@ pub fn route(plan: &QueuePlan<'_>, at: DateTime<Utc>, staffed: Option<bool>) -> 
     let tz = plan.schedule.timezone();
     let open = plan.schedule.is_open(at);
     if open && staffed != Some(false) {
-        let message = match plan.wait {
-            Some(w) => format!("I'm connecting you with a person now; the wait is {w}."),
-            None => "I'm connecting you with a person now.".to_string(),
-        };
-        return Routed {
-            channel: plan.channel.into(),
-            open_now: true,
-            wait: plan.wait.map(str::to_string),
-            follow_up_by: None,
-            message,
-        };
+        return open_route(plan, at);
     }
     // Nobody is there: promise a time counted from the next opening (or from now, if open but unstaffed).
     let next_open = if open { Some(at.with_timezone(&tz)) } else { plan.schedule.next_open(at) };
@@ -163,6 +153,41 @@ pub fn route(plan: &QueuePlan<'_>, at: DateTime<Utc>, staffed: Option<bool>) -> 
         open_now: false,
         wait: None,
         follow_up_by: follow_up.map(|t| t.to_rfc3339()),
+        message,
+    }
+}
+
+/// The route of an open, staffed queue. Only live chat puts a person in the conversation now; a queue whose
+/// open channel is a callback, a ticket or email says so, with its wait (or its follow-up delay, counted from
+/// now) as the promise: never "connecting you with a person now" when the person will call or write back.
+fn open_route(plan: &QueuePlan<'_>, at: DateTime<Utc>) -> Routed {
+    let wait = plan.wait.map(str::to_string);
+    let queue = plan.name.replace('_', " ");
+    let follow_up = (plan.follow_up_minutes > 0).then(|| {
+        at.with_timezone(&plan.schedule.timezone()) + Duration::minutes(i64::from(plan.follow_up_minutes))
+    });
+    let when = match (plan.wait, follow_up) {
+        (Some(w), _) => format!("; the wait is {w}"),
+        (None, Some(t)) => format!(" by {}", moment(at.with_timezone(&plan.schedule.timezone()), t)),
+        (None, None) => String::new(),
+    };
+    let promise = |verb: &str| {
+        if when.is_empty() { format!("{verb} as soon as possible") } else { format!("{verb}{when}") }
+    };
+    let message = match plan.channel {
+        "live_chat" => match plan.wait {
+            Some(w) => format!("I'm connecting you with a person now; the wait is {w}."),
+            None => "I'm connecting you with a person now.".to_string(),
+        },
+        "callback" => format!("Someone from {queue} will {}.", promise("call you back")),
+        "email" => format!("Someone from {queue} will {}.", promise("reply to you by email")),
+        _ => format!("We've opened a ticket; someone from {queue} will {}.", promise("reply")),
+    };
+    Routed {
+        channel: plan.channel.into(),
+        open_now: true,
+        wait,
+        follow_up_by: if plan.channel == "live_chat" { None } else { follow_up.map(|t| t.to_rfc3339()) },
         message,
     }
 }
@@ -219,6 +244,28 @@ mod tests {
         // Monday 23:00: tomorrow.
         let tonight = route(&plan(&s), at("2026-01-06T05:00:00Z"), None);
         assert_eq!(tonight.message, "A nurse will call you back by 10:00 tomorrow.");
+    }
+
+    #[test]
+    fn an_open_callback_or_ticket_queue_never_says_connecting_now() {
+        let s = Schedule::always(chrono_tz::America::Chicago);
+        let callback = QueuePlan { channel: "callback", wait: None, follow_up_minutes: 0, ..plan(&s) };
+        let r = route(&callback, at("2026-01-05T15:00:00Z"), None);
+        assert!(r.open_now && r.channel == "callback");
+        assert_eq!(r.message, "Someone from nurse line will call you back as soon as possible.");
+        let ticket = QueuePlan { channel: "ticket", wait: None, follow_up_minutes: 30, ..plan(&s) };
+        let r = route(&ticket, at("2026-01-05T15:00:00Z"), None);
+        assert_eq!(r.message, "We've opened a ticket; someone from nurse line will reply by 09:30 today.");
+        assert_eq!(r.follow_up_by.as_deref(), Some("2026-01-05T09:30:00-06:00"));
+        let email = QueuePlan { channel: "email", ..plan(&s) };
+        let r = route(&email, at("2026-01-05T15:00:00Z"), None);
+        assert_eq!(
+            r.message,
+            "Someone from nurse line will reply to you by email; the wait is about 5 minutes."
+        );
+        for r in [&callback, &ticket, &email].map(|p| route(p, at("2026-01-05T15:00:00Z"), None)) {
+            assert!(!r.message.contains("connecting"), "{}", r.message);
+        }
     }
 
     #[test]

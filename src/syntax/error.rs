@@ -102,8 +102,10 @@ pub enum SyntaxErrorKind {
         /// The limit.
         limit: usize,
     },
-    /// Parentheses nested over [`super::MAX_CONDITION_DEPTH`].
-    #[error("conditions are nested more than {limit} deep")]
+    /// Parentheses, lists and `not` nested over [`super::MAX_CONDITION_DEPTH`].
+    #[error(
+        "this is nested more than {limit} deep (parentheses, `[` lists and chained `not` count together)"
+    )]
     TooDeep {
         /// The limit.
         limit: usize,

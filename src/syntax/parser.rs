@@ -13,8 +13,9 @@ use super::error::{SyntaxError, SyntaxErrorKind};
 /// (or an attack on the parser), and is refused before parsing.
 pub const MAX_SOURCE_BYTES: usize = 4 * 1024 * 1024;
 
-/// The deepest nesting of parentheses and `not` in one condition. pest recurses per level; the limit keeps a
-/// hostile file from exhausting the stack.
+/// The deepest nesting in one condition or value: parentheses, `[` lists and chained `not`, counted together.
+/// pest recurses per level (and so do the walkers, the compiler and the evaluator); the limit keeps a hostile
+/// file from exhausting the stack (9,000 chained `not`s once overflowed it).
 pub const MAX_CONDITION_DEPTH: usize = 32;
 
 mod grammar {
@@ -48,13 +49,29 @@ pub fn parse(source: &str) -> Result<PolicyFile, SyntaxError> {
     Ok(PolicyFile { items, comments: comments(source) })
 }
 
-/// Refuses conditions nested deeper than [`MAX_CONDITION_DEPTH`] before pest recurses into them.
+/// Refuses nesting deeper than [`MAX_CONDITION_DEPTH`] before pest recurses into it.
+///
+/// Every recursive rule of the grammar counts: parentheses (`parenthesised`), lists (`list` in `value`) and
+/// chained `not` (`negated`), together, since pest (and the walkers below, the compiler and the evaluator after
+/// them) recurse once per level of any of them. A `not` nests inside the level it is written in until the next
+/// word that is not `not` (the test it negates); counting that way can only over-estimate, never miss a level.
 fn check_nesting(source: &str) -> Result<(), SyntaxError> {
+    // Not-counts per open bracket level (the outermost level is the condition itself), and their sum.
+    let mut nots: Vec<usize> = vec![0];
     let mut depth = 0usize;
+    let too_deep = |at: usize, len: usize| {
+        Err(SyntaxError::new(
+            SyntaxErrorKind::TooDeep { limit: MAX_CONDITION_DEPTH },
+            Span::new(at, at + len),
+        ))
+    };
     let mut in_string = false;
     let mut escaped = false;
     let mut in_comment = false;
-    for (at, c) in source.char_indices() {
+    let mut word_start: Option<usize> = None;
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut chars = source.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
         if in_comment {
             in_comment = c != '\n';
             continue;
@@ -68,19 +85,42 @@ fn check_nesting(source: &str) -> Result<(), SyntaxError> {
             }
             continue;
         }
+        if is_word(c) {
+            word_start.get_or_insert(at);
+            if chars.peek().is_some_and(|(_, next)| is_word(*next)) {
+                continue;
+            }
+            let word = source.get(word_start.take().unwrap_or(at)..at + c.len_utf8()).unwrap_or("");
+            let level = nots.last_mut();
+            if word == "not" {
+                depth += 1;
+                if let Some(n) = level {
+                    *n += 1;
+                }
+                if depth > MAX_CONDITION_DEPTH {
+                    return too_deep(at + 1 - word.len(), word.len());
+                }
+            } else if let Some(n) = level {
+                // The test the `not`s negate: they close with it.
+                depth -= *n;
+                *n = 0;
+            }
+            continue;
+        }
         match c {
             '#' => in_comment = true,
             '"' => in_string = true,
-            '(' => {
+            '(' | '[' => {
                 depth += 1;
+                nots.push(0);
                 if depth > MAX_CONDITION_DEPTH {
-                    return Err(SyntaxError::new(
-                        SyntaxErrorKind::TooDeep { limit: MAX_CONDITION_DEPTH },
-                        Span::new(at, at + 1),
-                    ));
+                    return too_deep(at, 1);
                 }
             }
-            ')' => depth = depth.saturating_sub(1),
+            ')' | ']' if nots.len() > 1 => {
+                let closed = nots.pop().unwrap_or(0);
+                depth = depth.saturating_sub(closed + 1);
+            }
             _ => {}
         }
     }

@@ -5,24 +5,40 @@ use std::process::{Command, Stdio};
 
 use crate::root;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
-/// `handrail ARGS` in the repository root, with `stdin`.
-fn handrail(args: &[&str], stdin: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_handrail"))
+/// `handrail ARGS` started in the repository root, stdin and stdout piped, stderr as given.
+pub(crate) fn spawn(args: &[&str], stderr: Stdio) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_handrail"))
         .args(args)
         .current_dir(root())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        .unwrap()
+}
+
+/// `handrail ARGS` in the repository root, with `stdin`.
+pub(crate) fn handrail(args: &[&str], stdin: &str) -> Run {
+    handrail_bytes(args, stdin.as_bytes())
+}
+
+/// [`handrail`] with stdin as bytes (which need not be UTF-8), written from a thread so a child that stops
+/// reading cannot block the test.
+pub(crate) fn handrail_bytes(args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = spawn(args, Stdio::piped());
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
     let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -54,7 +70,11 @@ fn a_malformed_line_names_line_and_field_and_the_stream_goes_on() {
     let run = handrail(&["eval", "-"], input);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("<stdin>:2: unknown field `confidnce`"), "{}", run.stderr);
-    assert!(run.stderr.contains("<stdin>:3: `confidence` must be between 0 and 1"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("<stdin>:3: `confidence` must be a number between 0 and 1, found 7"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("<stdin>:4:"), "{}", run.stderr);
     let decisions: Vec<serde_json::Value> =
         run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -156,7 +176,7 @@ fn test_prints_the_closing_line_and_fails_on_a_failing_case() {
 
 #[test]
 fn help_teaches_exit_codes() {
-    for sub in ["check", "fmt", "eval", "test"] {
+    for sub in ["check", "effective", "fmt", "eval", "test"] {
         let run = handrail(&[sub, "--help"], "");
         assert_eq!(run.code, 0);
         assert!(run.stdout.contains("Exit codes"), "{sub} --help lacks exit codes");
@@ -280,4 +300,87 @@ fn score_measures_recall_precision_and_false_triggers() {
     );
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("has no column `nope`"), "{}", run.stderr);
+}
+
+/// Each exit code the README documents, from the binary (4, a bug, is held by a unit test of `run_guarded`).
+#[test]
+fn every_documented_exit_code() {
+    let ok = "{\"text\":\"hello\",\"confidence\":0.9}\n";
+    assert_eq!(handrail(&["eval"], ok).code, 0);
+    assert_eq!(handrail(&["eval"], "{\"text\":\"hello\",\"confidence\":9}\n").code, 1, "a malformed event");
+    assert_eq!(handrail(&["eval", "--no-such-flag"], ok).code, 2, "an unknown flag");
+    let dir = tempfile::tempdir().unwrap();
+    let bad_key = dir.path().join("bad.key");
+    std::fs::write(&bad_key, "not a key").unwrap();
+    let log = dir.path().join("log");
+    let run =
+        handrail(&["eval", "--audit", log.to_str().unwrap(), "--audit-key", bad_key.to_str().unwrap()], ok);
+    assert_eq!(run.code, 2, "an unusable key is a usage error: {}", run.stderr);
+    assert_eq!(handrail(&["eval", "no/such/events.jsonl"], "").code, 3, "an input that cannot be read");
+
+    // A disk that is full is "a file could not be written".
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_handrail"))
+        .args(["eval", "examples/quickstart/conversation.jsonl"])
+        .current_dir(root())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(3), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(String::from_utf8_lossy(&status.stderr).contains("could not be written"));
+
+    // An audit log that cannot be created is, too.
+    let prefix = dir.path().join("k");
+    handrail(&["audit", "keygen", "--name", "t.example/log", "--out", prefix.to_str().unwrap()], "");
+    let key = format!("{}.key", prefix.display());
+    let run = handrail(&["eval", "--audit", "/dev/null/log", "--audit-key", &key], ok);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+}
+
+/// `handrail effective` shows the merged policy: where each queue comes from (a pack's, or the local one that
+/// replaces it), every rule in precedence order with its lock, and the locked floor.
+#[test]
+fn effective_shows_the_merged_policy_of_a_policy_that_extends_packs() {
+    let run = handrail(&["effective", "--format", "json", "examples/clinic/clinic.policy"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let queue =
+        |name: &str| v["queues"].as_array().unwrap().iter().find(|q| q["name"] == name).unwrap().clone();
+    assert_eq!(queue("emergency_line")["channel"], "callback");
+    assert!(
+        queue("emergency_line")["defined_at"].as_str().unwrap().starts_with("<builtin>/policies/healthcare/")
+    );
+    assert!(
+        queue("nurse_line")["defined_at"].as_str().unwrap().starts_with("examples/clinic/clinic.policy:")
+    );
+    let rules = v["rules"].as_array().unwrap();
+    assert_eq!(rules[0]["id"], "EMER-SELF-HARM", "precedence order: the crisis line first");
+    assert!(
+        rules.iter().any(|r| r["id"] == "HR-SYMPTOMS" && r["locked"] == true && r["route"] == "nurse_line")
+    );
+    assert!(v["locked"].as_array().unwrap().contains(&serde_json::json!("EMER-CARDIAC")));
+    let run = handrail(&["effective", "examples/clinic/clinic.policy"], "");
+    assert!(run.stdout.contains("rules, in precedence order"), "{}", run.stdout);
+    assert_eq!(handrail(&["effective", "tests/cases/compile/err/unknown_field.policy"], "").code, 1);
+    assert_eq!(handrail(&["effective", "no/such.policy"], "").code, 3);
+}
+
+/// A policy that extends a pack and leaves one of its queues at live chat 24/7 is warned by `check`.
+#[test]
+fn check_warns_about_a_pack_queue_left_at_24_7_live_chat() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bank.policy");
+    std::fs::write(&path, "policy b {\n  version \"1\"\n  extends finance\n}\n").unwrap();
+    let run = handrail(&["check", "--error-format", "plain", path.to_str().unwrap()], "");
+    assert_eq!(run.code, 0, "a warning, not an error");
+    for queue in ["support", "fraud_line"] {
+        assert!(
+            run.stderr.contains(&format!(
+                "3:11: warning[lint::pack-queue-default]: the queue `{queue}` comes from the pack"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
 }

@@ -116,3 +116,33 @@ fn a_vip_or_a_frustrated_customer_is_routed_with_high_priority() {
     let (d, _) = decide(&p, &ConversationState::default(), &e);
     assert_eq!(d.route.unwrap().priority, handrail::compile::policy::Priority::High);
 }
+
+/// A packet carries earlier turns, so it is redacted and kept under the strictest retention of its conversation:
+/// an SSN typed in a message whose retention class redacts SSNs stayed in clear in a later packet whose own
+/// message matched no retention rule.
+#[test]
+fn a_later_packet_is_redacted_and_kept_under_the_conversations_strictest_retention() {
+    let source = r#"
+        policy t { version "1" safe_queue desk }
+        phrases human { "human" }
+        phrases health { "diagnosis" }
+        @id("REQ") request human { when says human route desk }
+        retain phi { when says health keep 6 years redact ssn }
+        queue desk { hours "24/7" }
+    "#;
+    let p = handrail::compile::compile_source("t.policy", source, &Options::default()).policy.unwrap();
+    let (first, state) = decide(
+        &p,
+        &ConversationState::default(),
+        &message("2026-01-05T16:00:00Z", "my diagnosis came back; my ssn is 123-45-6789", 0.9),
+    );
+    assert_eq!(first.action, Action::Answer);
+    let kept_until = first.retention.as_ref().unwrap().keep_until;
+    let (d, _) = decide(&p, &state, &message("2026-01-05T16:01:00Z", "a human please", 0.9));
+    assert!(d.retention.is_none(), "this message matches no retention rule");
+    let packet = d.handoff.unwrap();
+    assert_eq!(packet.transcript[0].text, "my diagnosis came back; my ssn is [ssn]");
+    let retention = packet.retention.unwrap();
+    assert_eq!(retention.class, "phi");
+    assert!(retention.keep_until >= kept_until, "the packet is never purged before a message it carries");
+}

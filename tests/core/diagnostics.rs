@@ -102,3 +102,50 @@ fn limits_are_named_errors() {
     let output = compile_source("deep.policy", &deep, &Options::default());
     assert_eq!(output.diagnostics[0].code, "syntax::too-deep");
 }
+
+/// Every kind of nesting is bounded before pest recurses: 9,000 chained `not`s once overflowed the stack
+/// (exit 134). Run on a thread with a small stack, so a regression fails here rather than passing on a big one.
+#[test]
+fn nesting_of_every_kind_is_refused_before_it_can_overflow_the_stack() {
+    let head = "policy p { version \"1\" safe_queue q }\nqueue q { hours \"24/7\" }\nphrases a { \"x\" }\n";
+    let cases = [
+        format!("escalate r {{ when {}says a }}", "not ".repeat(9_000)),
+        format!("escalate r {{ when {}says a{} }}", "(".repeat(9_000), ")".repeat(9_000)),
+        format!("escalate r {{ when intent in {}\"x\"{} }}", "[".repeat(9_000), "]".repeat(9_000)),
+        format!("escalate r {{ when {}says a{} }}", "not (".repeat(4_500), ")".repeat(4_500)),
+    ];
+    let at_limit = [
+        format!("escalate r {{ when {}says a }}", "not ".repeat(handrail::syntax::MAX_CONDITION_DEPTH)),
+        // `not`s that negate separate tests do not nest.
+        format!("escalate r {{ when {} }}", vec!["not says a"; 100].join(" and ")),
+    ];
+    let run = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            for body in cases {
+                let output = compile_source("deep.policy", &format!("{head}{body}\n"), &Options::default());
+                assert_eq!(output.diagnostics[0].code, "syntax::too-deep", "{}", &body[..40]);
+                assert!(output.diagnostics[0].message.contains("nested more than 32 deep"));
+            }
+            for body in at_limit {
+                let output = compile_source("ok.policy", &format!("{head}{body}\n"), &Options::default());
+                assert!(output.policy.is_some(), "{body}: {:?}", output.diagnostics);
+            }
+        })
+        .unwrap();
+    run.join().unwrap();
+}
+
+/// A diagnostic far along a very long line renders (as plain text, naming the column) instead of panicking in
+/// miette's padding, which cannot go past 65,535 columns.
+#[test]
+fn a_diagnostic_past_column_65536_renders() {
+    let source = format!(
+        "policy p {{ version \"1\" safe_queue q }}\nqueue q {{ hours \"24/7\" }}\n@id(\"R\") escalate r {{ when {}says nope }}\n",
+        " ".repeat(70_000)
+    );
+    let output = compile_source("wide.policy", &source, &Options::default());
+    let d = output.diagnostics.iter().find(|d| d.code == "compile::unknown-phrase-set").unwrap();
+    let human = d.render(&output.sources, handrail::diagnostic::ErrorFormat::Human);
+    assert!(human.starts_with("wide.policy:3:70033: error[compile::unknown-phrase-set]"), "{}", &human[..80]);
+}

@@ -13,8 +13,10 @@ mod cli;
 mod conversations;
 mod decisions;
 mod diagnostics;
+mod pipes;
 mod properties;
 mod shipped;
+mod streams;
 
 use std::path::{Path, PathBuf};
 
