@@ -6,16 +6,19 @@
 //! them. Each word gets a test: exact; a prefix (`diagnos*`); its Snowball stem (sets marked `stem english` or
 //! `stem spanish`); or "exact or one slip" (sets marked `typos`, see [`SLIP_MIN_LETTERS`]). The literal start of
 //! the phrase, up to and including the first word that is not exact, becomes an automaton pattern: in full for
-//! an exact word, the stem's first letters for a stemmed one (every word with that stem begins with them), and,
-//! for a word that may carry a slip, the word itself plus every one-slip variant that is not itself a real word
-//! ([`super::words::is_word`]). What follows becomes a list of steps checked after a hit. An apostrophe inside a
-//! word is optional ("can't" also matches "cant"): each such phrase is added once with and once without it. Cost:
-//! linear in the phrases, times about fifty variants per letter of a slip-tolerant first word.
+//! an exact word, and the stem's first letters for a stemmed one (every word with that stem begins with them).
+//! A first word that may carry a slip also goes into a slip index, under itself and each of its single-letter
+//! deletions. What follows becomes a list of steps checked after a hit. An apostrophe inside a word is optional
+//! ("can't" also matches "cant"): each such phrase is added once with and once without it. Cost: linear in the
+//! phrases.
 //!
 //! **Scan time.** The message is normalised once and the automaton reports every occurrence of every pattern,
 //! overlapping ones included (so "chest pain" and "pain" both hit). Each is checked in work proportional to the
 //! phrase: a word boundary before it, then its steps (a literal, the rest of a wildcard word, a word compared
-//! whole, stemmed or within one slip, at most one slip per phrase), then a word boundary after it. Proximities are
+//! whole, stemmed or within one slip, at most one slip per phrase), then a word boundary after it. Each word of
+//! the message is also looked up, with its single-letter deletions, in the slip index: a first word one slip
+//! away (and the message's word not itself a real word, [`super::words::is_word`]) starts the same check.
+//! Proximities are
 //! then found among the hits alone: for each hit of a proximity's first side, the nearest hit of its other side
 //! within the allowed number of words and in the same sentence. Cost: one pass over the message plus work
 //! proportional to the hits; nothing in a scan grows with the number of phrases.
@@ -48,7 +51,7 @@ pub const SLIP_MIN_LETTERS: usize = 5;
 pub const SWAP_MIN_LETTERS: usize = 4;
 
 /// In a stemmed set, words shorter than this are matched as written.
-pub const MIN_STEM_LETTERS: usize = 4;
+pub const MIN_STEM_LETTERS: usize = 3;
 
 /// The most words a proximity may allow between its two sides.
 pub const MAX_PROXIMITY_WORDS: u32 = 10;
@@ -142,7 +145,8 @@ pub struct Hit {
 /// Everything found in one message.
 #[derive(Debug, Clone, Default)]
 pub struct Scan {
-    /// Every occurrence of every phrase, in order of where they end, then every proximity.
+    /// Every occurrence of every phrase: those the automaton found, in order of where they end; then those whose
+    /// first word carries a slip; then every proximity.
     pub hits: Vec<Hit>,
     /// The normalised message, kept for questions asked after the scan.
     normalized: Normalized,
@@ -257,6 +261,8 @@ pub struct Proximity {
 pub struct MatcherBuilder {
     forms: Vec<Form>,
     patterns: Vec<(String, Entry)>,
+    /// First words that may carry a slip, with the phrase form each starts.
+    slips: Vec<(String, Slip, Entry)>,
     proximities: Vec<(Proximity, u32)>,
     includes: Vec<(u32, u32)>,
     quiet: Vec<u32>,
@@ -278,11 +284,15 @@ impl MatcherBuilder {
         for (text, spelled) in apostrophe_forms(&normal).into_iter().zip(apostrophe_forms(&spelled)) {
             lowered.push(lower(&tokens(&text)?, &spelled_words(&spelled), variation));
         }
-        for (patterns, steps) in lowered {
+        for (patterns, steps, slip) in lowered {
             let form = self.forms.len() as u32;
             self.forms.push(Form { set, phrase: index, typos: variation.typos, steps });
             for (pattern, slipped, partial) in patterns {
                 self.patterns.push((pattern, Entry { form, slipped, partial }));
+            }
+            if let Some((word, slip)) = slip {
+                let partial = u16::try_from(word.len()).unwrap_or(u16::MAX);
+                self.slips.push((word, slip, Entry { form, slipped: true, partial }));
             }
         }
         self.phrases += 1;
@@ -359,9 +369,11 @@ impl MatcherBuilder {
             }
         }
         let quiet = (0..sets as u32).map(|s| self.quiet.contains(&s)).collect();
+        let slips = SlipIndex::new(self.slips);
         Ok(Matcher {
             automaton,
             by_pattern,
+            slips,
             quiet,
             forms: self.forms,
             proximities: self.proximities,
@@ -399,6 +411,8 @@ pub struct Matcher {
     automaton: AhoCorasick,
     /// For each automaton pattern, the phrase forms it starts.
     by_pattern: Vec<Vec<Entry>>,
+    /// First words that may carry a slip.
+    slips: SlipIndex,
     forms: Vec<Form>,
     proximities: Vec<(Proximity, u32)>,
     /// For each set, the sets its hits count for (sorted).
@@ -414,6 +428,11 @@ impl Matcher {
     /// The number of phrases and proximities.
     pub fn len(&self) -> usize {
         self.phrases as usize
+    }
+
+    /// The number of automaton patterns (first words and their slips), for benchmarks and `check`.
+    pub fn patterns(&self) -> usize {
+        self.by_pattern.len()
     }
 
     /// Whether there are none.
@@ -459,6 +478,28 @@ impl Matcher {
                 });
                 if !self.proximities.is_empty() {
                     at.push(m.start()..end);
+                }
+            }
+        }
+        if !self.slips.is_empty() {
+            for (start, end) in words(&norm.text) {
+                for entry in self.slips.find(&norm.text, start, end) {
+                    let Some(form) = self.forms.get(entry.form as usize) else { continue };
+                    let Some(stop) = verify(&mut stems, end, entry, form) else { continue };
+                    let span = norm.original(start, stop);
+                    if hits.iter().any(|h| h.phrase == form.phrase && h.span == span) {
+                        continue;
+                    }
+                    hits.push(Hit {
+                        set: form.set,
+                        phrase: form.phrase,
+                        span,
+                        negated: self.negation_matters(form.set) && negation::negated(&norm.text, start),
+                        parts: None,
+                    });
+                    if !self.proximities.is_empty() {
+                        at.push(start..stop);
+                    }
                 }
             }
         }
@@ -541,6 +582,116 @@ impl Matcher {
     }
 }
 
+/// The first words of phrases that may carry a slip, found by their single-letter deletions (the symmetric
+/// deletion method): a message's word and a phrase's word one slip apart always share the word itself or one of
+/// its deletions, so each word of a message costs a handful of hash lookups, whatever the number of phrases,
+/// and the automaton holds no variants.
+#[derive(Debug, Clone, Default)]
+struct SlipIndex {
+    /// The words, each with its slip allowance and the phrase forms it starts.
+    words: Vec<(String, Slip, Vec<Entry>)>,
+    /// Each word and each of its single-letter deletions, to the words it came from.
+    keys: rustc_hash::FxHashMap<String, Vec<u32>>,
+}
+
+impl SlipIndex {
+    fn new(slips: Vec<(String, Slip, Entry)>) -> Self {
+        let mut index = SlipIndex::default();
+        for (word, slip, entry) in slips {
+            let at = match index.words.iter().position(|(w, s, _)| *w == word && *s == slip) {
+                Some(at) => at,
+                None => {
+                    for key in deletions(&word).into_iter().chain(std::iter::once(word.clone())) {
+                        let list = index.keys.entry(key).or_default();
+                        if !list.contains(&(index.words.len() as u32)) {
+                            list.push(index.words.len() as u32);
+                        }
+                    }
+                    index.words.push((word, slip, Vec::new()));
+                    index.words.len() - 1
+                }
+            };
+            if let Some((_, _, entries)) = index.words.get_mut(at) {
+                entries.push(entry);
+            }
+        }
+        index
+    }
+
+    fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The phrase forms whose first word is one slip from the message's word at `start..end` (and that word is
+    /// not itself a real word).
+    fn find(&self, text: &str, start: usize, end: usize) -> Vec<Entry> {
+        let Some(word) = text.get(start..end) else { return Vec::new() };
+        // A real word is never a slip, and most words of a message are real: one lookup settles them.
+        if word.chars().count() < SWAP_MIN_LETTERS || words::is_word(word) {
+            return Vec::new();
+        }
+        let mut found: Vec<u32> = Vec::new();
+        let mut key = String::with_capacity(word.len());
+        let look = |key: &str, found: &mut Vec<u32>| {
+            for id in self.keys.get(key).into_iter().flatten() {
+                if !found.contains(id) {
+                    found.push(*id);
+                }
+            }
+        };
+        look(word, &mut found);
+        for (i, c) in word.char_indices() {
+            key.clear();
+            key.push_str(word.get(..i).unwrap_or(""));
+            key.push_str(word.get(i + c.len_utf8()..).unwrap_or(""));
+            look(&key, &mut found);
+        }
+        let mut entries = Vec::new();
+        for id in found {
+            let Some((written, slip, forms)) = self.words.get(id as usize) else { continue };
+            if written == word || !one_slip(word, written, *slip) {
+                continue;
+            }
+            entries.extend(
+                forms.iter().map(|e| Entry { partial: u16::try_from(word.len()).unwrap_or(u16::MAX), ..*e }),
+            );
+        }
+        entries
+    }
+}
+
+/// A word and each of its single-letter deletions' strings.
+fn deletions(word: &str) -> Vec<String> {
+    word.char_indices()
+        .map(|(i, c)| {
+            format!("{}{}", word.get(..i).unwrap_or(""), word.get(i + c.len_utf8()..).unwrap_or(""))
+        })
+        .collect()
+}
+
+/// The words of a normalised text, as byte ranges.
+fn words(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut rest = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        while let Some(&(_, c)) = rest.peek() {
+            if is_word_char(c) {
+                break;
+            }
+            rest.next();
+        }
+        let (start, _) = *rest.peek()?;
+        let mut end = start;
+        while let Some(&(at, c)) = rest.peek() {
+            if !is_word_char(c) {
+                break;
+            }
+            end = at + c.len_utf8();
+            rest.next();
+        }
+        Some((start, end))
+    })
+}
+
 /// The stems of a message's words, computed once per word and language however many phrases ask.
 struct Stems<'a> {
     original: &'a str,
@@ -551,6 +702,10 @@ struct Stems<'a> {
 
 impl Stems<'_> {
     fn stem(&mut self, language: Language, start: usize, end: usize) -> &str {
+        // A listed word's stem is known; only unlisted words (misspellings, names) are stemmed here.
+        if let Some(stem) = self.norm.text.get(start..end).and_then(|w| words::known_stem(language, w)) {
+            return stem;
+        }
         let at = match self.known.iter().position(|(s, l, _)| *s == start && *l == language) {
             Some(at) => at,
             None => {
@@ -654,70 +809,30 @@ fn crosses_sentence(gap: &str) -> bool {
 
 /// Whether `word` is one slip away from `written` (both normalised, neither with doubled letters).
 fn one_slip(word: &str, written: &str, slip: Slip) -> bool {
-    if slip == Slip::None {
+    // Checked on every candidate word of every slip-tolerant phrase, so it allocates nothing and rejects
+    // words of very different lengths at once (a character is at most four bytes).
+    if slip == Slip::None || word.len().abs_diff(written.len()) > 4 {
         return false;
     }
-    let a: Vec<char> = word.chars().collect();
-    let b: Vec<char> = written.chars().collect();
-    let same_start = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let (ra, rb) = (a.get(same_start..).unwrap_or(&[]), b.get(same_start..).unwrap_or(&[]));
-    let swapped = ra.len() == rb.len()
-        && ra.len() >= 2
-        && ra.first() == rb.get(1)
-        && ra.get(1) == rb.first()
-        && ra.get(2..) == rb.get(2..);
+    let same: usize =
+        word.chars().zip(written.chars()).take_while(|(x, y)| x == y).map(|(x, _)| x.len_utf8()).sum();
+    let (ra, rb) = (word.get(same..).unwrap_or(""), written.get(same..).unwrap_or(""));
+    let (mut ca, mut cb) = (ra.chars(), rb.chars());
+    let (a0, a1, b0, b1) = (ca.next(), ca.next(), cb.next(), cb.next());
+    let swapped =
+        a0.is_some() && a1.is_some() && a0 == b1 && a1 == b0 && after_chars(ra, 2) == after_chars(rb, 2);
     if slip == Slip::Swap {
         return swapped;
     }
     swapped
-        || (ra.len() == rb.len() && !ra.is_empty() && ra.get(1..) == rb.get(1..))
-        || (ra.len() + 1 == rb.len() && Some(ra) == rb.get(1..))
-        || (ra.len() == rb.len() + 1 && ra.get(1..) == Some(rb))
+        || (a0.is_some() && b0.is_some() && after_chars(ra, 1) == after_chars(rb, 1))
+        || (b0.is_some() && ra == after_chars(rb, 1))
+        || (a0.is_some() && after_chars(ra, 1) == rb)
 }
 
-/// The one-slip variants of a normalised word that a message could contain: no doubled letters (messages are
-/// squeezed), not the word itself, and not another real word.
-fn slip_variants(word: &str, slip: Slip) -> Vec<String> {
-    let chars: Vec<char> = word.chars().collect();
-    let mut alphabet: Vec<char> = ('a'..='z').chain(chars.iter().copied()).collect();
-    alphabet.sort_unstable();
-    alphabet.dedup();
-    let mut out: Vec<Vec<char>> = Vec::new();
-    for i in 0..chars.len().saturating_sub(1) {
-        let mut v = chars.clone();
-        v.swap(i, i + 1);
-        out.push(v);
-    }
-    if slip == Slip::Any {
-        for i in 0..chars.len() {
-            let mut v = chars.clone();
-            v.remove(i);
-            out.push(v);
-            for c in &alphabet {
-                let mut v = chars.clone();
-                if let Some(slot) = v.get_mut(i) {
-                    *slot = *c;
-                }
-                out.push(v);
-            }
-        }
-        for i in 0..=chars.len() {
-            for c in &alphabet {
-                let mut v = chars.clone();
-                v.insert(i, *c);
-                out.push(v);
-            }
-        }
-    }
-    let mut variants: Vec<String> = out
-        .into_iter()
-        .filter(|v| !v.is_empty() && v.windows(2).all(|w| w.first() != w.get(1)))
-        .map(|v| v.into_iter().collect::<String>())
-        .filter(|v| v != word && !words::is_word(v))
-        .collect();
-    variants.sort_unstable();
-    variants.dedup();
-    variants
+/// What follows the first `n` characters of `s`.
+fn after_chars(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or("", |(i, _)| s.get(i..).unwrap_or(""))
 }
 
 /// The first letters (normalised) every word with this stem begins with: the stem itself, or the stem without its
@@ -847,7 +962,7 @@ fn word_test(word: &str, spelled: Option<&String>, variation: Variation, words_i
     } else {
         Slip::None
     };
-    // Words under four letters are matched as written: their inflections are few and irregular ("be", "is"),
+    // Words under three letters are matched as written: their inflections are few and irregular ("be", "is"),
     // and stemming them would make every short word of a message a candidate.
     let stem = variation
         .stem
@@ -858,7 +973,7 @@ fn word_test(word: &str, spelled: Option<&String>, variation: Variation, words_i
 
 /// The automaton patterns of a phrase (with, for each, whether it is a slip and how many of its bytes belong to
 /// the first `Started` word), and the steps that follow them.
-type Lowered = (Vec<(String, bool, u16)>, Vec<Step>);
+type Lowered = (Vec<(String, bool, u16)>, Vec<Step>, Option<(String, Slip)>);
 
 fn lower(tokens: &[Token], spelled: &[String], variation: Variation) -> Lowered {
     let words_in_phrase = tokens.iter().filter(|t| matches!(t, Token::Word { .. })).count();
@@ -866,6 +981,7 @@ fn lower(tokens: &[Token], spelled: &[String], variation: Variation) -> Lowered 
     let mut literal = String::new();
     let mut patterns = Vec::new();
     let mut steps = Vec::new();
+    let mut slip = None;
     let mut rest = tokens.iter();
     // The literal start, through the first word that is not exact.
     for token in rest.by_ref() {
@@ -883,6 +999,12 @@ fn lower(tokens: &[Token], spelled: &[String], variation: Variation) -> Lowered 
                     literal.push_str(text);
                     continue;
                 }
+                if !literal.is_empty() && test.stem.is_none() {
+                    // After an exact start ("don't want"), the automaton finds the start and the slip is checked
+                    // on the word that follows: one pattern, not one per slip of the word.
+                    steps.push(Step::Word(test));
+                    break;
+                }
                 let partial = |s: &str| u16::try_from(s.len()).unwrap_or(u16::MAX);
                 match &test.stem {
                     Some((_, stem)) => {
@@ -892,8 +1014,9 @@ fn lower(tokens: &[Token], spelled: &[String], variation: Variation) -> Lowered 
                     }
                     None => patterns.push((format!("{literal}{text}"), false, partial(text))),
                 }
-                for variant in slip_variants(text, test.slip) {
-                    patterns.push((format!("{literal}{variant}"), true, partial(&variant)));
+                // Slips of a first word are found by the slip index (see `Matcher::slips`), not by patterns.
+                if test.slip != Slip::None {
+                    slip = Some((text.clone(), test.slip));
                 }
                 steps.push(Step::Started(test));
                 break;
@@ -930,7 +1053,7 @@ fn lower(tokens: &[Token], spelled: &[String], variation: Variation) -> Lowered 
     if !pending.is_empty() {
         steps.push(Step::Literal(pending));
     }
-    (patterns, steps)
+    (patterns, steps, slip)
 }
 
 fn boundary_before(text: &str, at: usize) -> bool {
@@ -1148,8 +1271,7 @@ mod tests {
         // A stemmer strips suffixes; irregular forms ("bled") are words of their own.
         assert!(found(&m, "he bled heavily").is_empty());
         assert_eq!(found(&m, "it hurts a lot"), vec!["hurts"]);
-        // Words under four letters are matched as written (MIN_STEM_LETTERS).
-        assert!(found(&m, "I am dying").is_empty());
+        assert_eq!(found(&m, "I am dying"), vec!["dying"]);
         assert_eq!(found(&m, "she overdosed"), vec!["overdosed"]);
         assert!(found(&m, "bleeding hearts").is_empty());
         let spanish = Variation { stem: Some(Language::Spanish), typos: false };
