@@ -75,3 +75,69 @@ fn every_example_checks_passes_its_cases_and_decides_its_conversations() {
         );
     }
 }
+
+/// The written emergency messages of each pack (`policies/<pack>/tests/emergencies.csv`, sources named in the
+/// file and in EMERGENCIES.md beside it): the share of emergency rows that get the emergency response, and the
+/// share of near misses that get it wrongly, on the tuning folds (whose misses the pack authors read) and the
+/// checking fold (1/5 by `handrail score --fold`, never read), by language. The issue "generalise" asks for 97%
+/// and 3% overall; the test prints whether that is met, and fails below the floor each pack holds today.
+#[test]
+fn written_emergencies_reach_the_emergency_response_and_near_misses_do_not() {
+    const TARGET_RECALL: f64 = 0.97;
+    const TARGET_FALSE_ALARMS: f64 = 0.03;
+    // (pack, least recall, most false alarms), over all rows of the file.
+    const FLOORS: [(&str, f64, f64); 4] =
+        [("common", 0.85, 0.045), ("healthcare", 0.95, 0.02), ("legal", 0.0, 1.0), ("finance", 0.0, 1.0)];
+    let mut failures = Vec::new();
+    for (pack, least_recall, most_alarms) in FLOORS {
+        let dir = root().join("policies").join(pack);
+        let output =
+            handrail::compile::compile_file(&dir.join(format!("{pack}.policy")), &Default::default())
+                .unwrap();
+        let policy = output.policy.unwrap();
+        let mut reader = csv::Reader::from_path(dir.join("tests/emergencies.csv")).unwrap();
+        // (emergency rows, reached, near misses, false alarms) by fold and language, and overall.
+        let mut counts: std::collections::BTreeMap<String, [usize; 4]> = Default::default();
+        for row in reader.deserialize::<std::collections::HashMap<String, String>>() {
+            let row = row.unwrap();
+            let event = handrail::eval::Event { text: Some(row["text"].clone()), ..Default::default() };
+            let (decision, _) =
+                handrail::eval::decide(&policy, &handrail::eval::ConversationState::default(), &event);
+            let emergency = decision.action == handrail::eval::Action::Emergency;
+            let positive = row["mapped_trigger"] != "none";
+            let fold =
+                if handrail::cli::score::Fold::of(&row["text"], 5) == 1 { "checking" } else { "tuning" };
+            for key in [format!("{fold} {}", row["lang"]), fold.to_string(), "all".to_string()] {
+                let c = counts.entry(key).or_default();
+                if positive {
+                    c[0] += 1;
+                    c[1] += usize::from(emergency);
+                } else {
+                    c[2] += 1;
+                    c[3] += usize::from(emergency);
+                }
+            }
+        }
+        let share = |a: usize, b: usize| a as f64 / b.max(1) as f64;
+        for (key, [n, hit, near, false_alarms]) in &counts {
+            println!(
+                "{pack:<10} {key:<12} emergencies reached {:>5.1}% of {n:<4} false alarms {:>4.1}% of {near}",
+                share(*hit, *n) * 100.0,
+                share(*false_alarms, *near) * 100.0
+            );
+        }
+        let [n, hit, near, false_alarms] = counts["all"];
+        let (recall, alarms) = (share(hit, n), share(false_alarms, near));
+        let met = recall >= TARGET_RECALL && alarms <= TARGET_FALSE_ALARMS;
+        println!("{pack:<10} target 97% / 3%: {}", if met { "met" } else { "NOT met" });
+        if recall < least_recall || alarms > most_alarms {
+            failures.push(format!(
+                "{pack}: recall {:.1}%, false alarms {:.1}%",
+                recall * 100.0,
+                alarms * 100.0
+            ));
+        }
+        assert!(n >= 150 && near >= 100, "{pack}: too few written cases");
+    }
+    assert!(failures.is_empty(), "below the floor: {failures:?}");
+}
