@@ -61,10 +61,12 @@ pub(super) fn run(
             ));
         }
     }
-    let tiers = tiers_of_sets(rules, sets, Cond::phrase_sets);
+    // A phrase "wins" for a tier only where it can fire a rule of that tier alone: not as a side of a proximity,
+    // not beside another phrase test in an `and`, not under `not`.
+    let tiers = tiers_of_sets(rules, sets, alone);
     phrases(b, &tiers, sets);
     proximities(b, sets, empty);
-    generic(b, &tiers_of_sets(rules, sets, alone), sets);
+    generic(b, &tiers, sets);
     typo_collisions(b, &tiers, sets);
     ambiguous_routes(b, defs, rules);
     for (i, set) in sets.iter().enumerate() {
