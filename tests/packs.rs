@@ -86,8 +86,12 @@ fn written_emergencies_reach_the_emergency_response_and_near_misses_do_not() {
     const TARGET_RECALL: f64 = 0.97;
     const TARGET_FALSE_ALARMS: f64 = 0.03;
     // (pack, least recall, most false alarms), over all rows of the file.
-    const FLOORS: [(&str, f64, f64); 4] =
-        [("common", 0.85, 0.045), ("healthcare", 0.95, 0.02), ("legal", 0.96, 0.015), ("finance", 0.92, 0.02)];
+    const FLOORS: [(&str, f64, f64); 4] = [
+        ("common", 0.85, 0.045),
+        ("healthcare", 0.95, 0.02),
+        ("legal", 0.96, 0.015),
+        ("finance", 0.92, 0.02),
+    ];
     let mut failures = Vec::new();
     for (pack, least_recall, most_alarms) in FLOORS {
         let dir = root().join("policies").join(pack);

@@ -21,7 +21,8 @@ const KILLS: u32 = 200;
 #[test]
 #[ignore = "run by sigkill_at_random_moments_loses_no_acknowledged_record"]
 fn crash_child() {
-    let dir = std::env::var("HANDRAIL_CRASH_DIR").expect("HANDRAIL_CRASH_DIR names the log the parent test kills");
+    let dir =
+        std::env::var("HANDRAIL_CRASH_DIR").expect("HANDRAIL_CRASH_DIR names the log the parent test kills");
     let mut log = AuditLog::open(std::path::Path::new(&dir), signer(1), options()).unwrap();
     let mut n = log.durable();
     let stdout = std::io::stdout();
