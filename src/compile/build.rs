@@ -471,10 +471,14 @@ impl Builder {
                 }
             };
             if std::mem::replace(seen, true) {
+                let help = if what == "stem" {
+                    "a set is stemmed in one language: put phrases of another language in a set of their own and include both"
+                } else {
+                    "write the option once"
+                };
                 self.push(
-                    CompileError::new(K::DuplicateSetOption(set.name.text.clone(), what), src, option.span).help(
-                        "a set is stemmed in one language: put phrases of another language in a set of their own and include both",
-                    ),
+                    CompileError::new(K::DuplicateSetOption(set.name.text.clone(), what), src, option.span)
+                        .help(help),
                 );
             }
         }
@@ -724,6 +728,11 @@ impl Builder {
                             list.push(j);
                         }
                     }
+                    None if matches!(name.text.as_str(), "near" | "before" | "within" | "words" | "word") => self.push(
+                        CompileError::new(K::UnknownPhraseSet(name.text.clone()), *src, name.span).help(
+                            "a proximity has two sides and a distance: `bleeding near \"won't stop\" within 4 words`",
+                        ),
+                    ),
                     None => self.push(
                         CompileError::new(K::UnknownPhraseSet(name.text.clone()), *src, name.span)
                             .suggest(&name.text, names.iter().map(String::as_str)),
