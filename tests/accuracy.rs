@@ -102,8 +102,8 @@ fn figures(shared: &str, fold: &str) -> Vec<Figure> {
 /// makes them worse unnoticed; the table says which targets are met (docs/accuracy.md).
 const TARGETS: [(&str, bool, f64, f64); 11] = [
     ("common: human_request recall", true, 0.97, 0.90),
-    ("common: fraud_security recall", true, 0.90, 0.88),
-    ("common: billing_refund_cancel recall", true, 0.90, 0.88),
+    ("common: fraud_security recall", true, 0.90, 0.89),
+    ("common: billing_refund_cancel recall", true, 0.90, 0.90),
     ("common: complaint recall", true, 0.85, 0.85),
     ("common: emergency_self_harm recall", true, 0.97, 0.72),
     ("healthcare: regulated_medical recall", true, 0.95, 0.95),

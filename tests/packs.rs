@@ -87,10 +87,10 @@ fn written_emergencies_reach_the_emergency_response_and_near_misses_do_not() {
     const TARGET_FALSE_ALARMS: f64 = 0.03;
     // (pack, least recall, most false alarms), over all rows of the file.
     const FLOORS: [(&str, f64, f64); 4] = [
-        ("common", 0.75, 0.046),
-        ("healthcare", 0.78, 0.07),
-        ("legal", 0.82, 0.015),
-        ("finance", 0.93, 0.02),
+        ("common", 0.92, 0.01),
+        ("healthcare", 0.95, 0.025),
+        ("legal", 0.965, 0.015),
+        ("finance", 0.955, 0.01),
     ];
     let mut failures = Vec::new();
     for (pack, least_recall, most_alarms) in FLOORS {

@@ -98,7 +98,8 @@ fn time_range(word: &str, offset: usize) -> Result<(NaiveTime, NaiveTime), Hours
     })?;
     let start = time(a, offset)?;
     let end = time(b, offset + a.len() + 1)?;
-    if start == end {
+    // `00:00-24:00` is a whole day (24:00 is the next midnight); any other equal pair is an empty window.
+    if start == end && b != "24:00" {
         return Err(error(format!("`{word}` opens and closes at the same time"), offset));
     }
     Ok((start, end))
@@ -306,6 +307,18 @@ mod tests {
         // Thursday 24 Dec, 18:00: Friday is Christmas, so the next opening is Monday 28th 08:00 CST.
         let next = s.next_open(at("2026-12-25T00:00:00Z")).unwrap();
         assert_eq!(next.to_rfc3339(), "2026-12-28T08:00:00-06:00");
+    }
+
+    #[test]
+    fn a_window_to_24_00_runs_to_midnight_and_00_00_to_24_00_is_the_whole_day() {
+        // 2026-12-05 is a Saturday, 2026-12-07 a Monday.
+        let s = schedule(chrono_tz::UTC, "Sat 00:00-24:00; Mon 18:00-24:00", &[]);
+        assert!(s.is_open(at("2026-12-05T00:00:00Z")) && s.is_open(at("2026-12-05T23:59:00Z")));
+        assert!(!s.is_open(at("2026-12-06T00:00:00Z")) && !s.is_open(at("2026-12-04T23:59:00Z")));
+        assert!(s.is_open(at("2026-12-07T23:59:00Z")) && !s.is_open(at("2026-12-08T00:00:00Z")));
+        assert!(!s.is_open(at("2026-12-07T17:59:00Z")));
+        let (_, err) = Schedule::parse(chrono_tz::UTC, Some("Mon 08:00-08:00"), &[]).unwrap_err();
+        assert!(err.message.contains("opens and closes at the same time"), "{}", err.message);
     }
 
     #[test]
