@@ -12,7 +12,8 @@
 //!
 //! Beside the pipeline: [`text`] (normalisation and phrase matching, used by `compile` and `eval`), [`route`]
 //! (queues and business hours), [`handoff`] (the packet a person receives: redaction, identity, summary) and
-//! [`audit`] (the tamper-evident log, which depends on nothing else in the crate). [`cli`] holds one file per
+//! [`audit`] (the tamper-evident log, which depends on nothing else in the crate), with [`evidence`] turning a
+//! decision into the records that prove it. [`cli`] holds one file per
 //! subcommand; `main.rs` only wires.
 //!
 //! Using it as a library: compile once, then decide each event, keeping the conversation state between them.
@@ -46,6 +47,7 @@ pub mod cli;
 pub mod compile;
 pub mod diagnostic;
 pub mod eval;
+pub mod evidence;
 pub mod handoff;
 pub mod route;
 pub mod syntax;

@@ -209,6 +209,25 @@ impl RetentionDecision {
     }
 }
 
+/// What the audit record keeps of a retention: the class and the date (the redactions were applied before the
+/// payload was stored, so the record does not repeat them).
+impl From<&RetentionDecision> for crate::audit::Retention {
+    fn from(r: &RetentionDecision) -> Self {
+        crate::audit::Retention { class: r.class.clone(), keep_until: r.keep_until, legal_hold: r.legal_hold }
+    }
+}
+
+/// What the handoff packet says of a retention (the `handoff` module depends on nothing, so it has its own).
+impl From<&RetentionDecision> for crate::handoff::PacketRetention {
+    fn from(r: &RetentionDecision) -> Self {
+        crate::handoff::PacketRetention {
+            class: r.class.clone(),
+            keep_until: r.keep_until,
+            redact: r.redact.clone(),
+        }
+    }
+}
+
 /// What the fallback looked at.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Signals {
@@ -224,16 +243,9 @@ pub struct Signals {
     pub rephrase: Option<f64>,
 }
 
-/// The policy that decided.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PolicyRef {
-    /// Its id.
-    pub id: String,
-    /// Its version.
-    pub version: String,
-    /// Its content hash.
-    pub hash: String,
-}
+/// The policy that decided: the audit log's own reference type, so a decision and its record name the policy
+/// the same way (issue 12: one fact, one type).
+pub use crate::audit::PolicyRef;
 
 /// Why a rule did or did not fire.
 #[derive(Debug, Clone, PartialEq, Serialize)]
