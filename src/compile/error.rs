@@ -23,6 +23,12 @@ impl CompileError {
         CompileError { kind, location: Location { source, span }, help: None, notes: Vec::new() }
     }
 
+    /// A syntax error in `source`, reported through this stage's problems like every other.
+    pub fn syntax(error: crate::syntax::SyntaxError, source: SourceId) -> Self {
+        let (span, help) = (error.span, error.help());
+        CompileError { help, ..CompileError::new(CompileErrorKind::Syntax(error), source, span) }
+    }
+
     /// Adds a hint.
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
@@ -64,6 +70,10 @@ impl CompileError {
 /// The kinds of compile problem. Lints are the variants whose [`CompileErrorKind::severity`] is a warning.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CompileErrorKind {
+    /// A file (the policy or a pack it extends) could not be parsed.
+    #[error("{0}")]
+    Syntax(crate::syntax::SyntaxError),
+
     // ---- the policy as a whole -------------------------------------------------------------------------------
     /// No `policy { ... }` header.
     #[error("the file has no `policy` header")]
@@ -332,6 +342,7 @@ impl CompileErrorKind {
     pub fn code(&self) -> &'static str {
         use CompileErrorKind::*;
         match self {
+            Syntax(e) => e.code(),
             MissingHeader => "compile::missing-header",
             DuplicateHeader => "compile::duplicate-header",
             DuplicateSetting(_) => "compile::duplicate-setting",

@@ -1,0 +1,141 @@
+//! Queues: hours, closures and channels checked and lowered.
+
+use std::collections::HashMap;
+
+use crate::diagnostic::SourceId;
+use crate::syntax::ast::{self, *};
+
+use super::build::Builder;
+use super::error::{CompileError, CompileErrorKind as K};
+use super::merge::Def;
+use super::policy::{self};
+
+/// An hours, closure or template error, pointed at the character inside the string (after its opening quote).
+fn hours_error(e: crate::route::HoursError, src: SourceId, string: Span) -> CompileError {
+    let at = string.start + 1 + e.offset.min(string.end.saturating_sub(string.start + 2));
+    let err = CompileError::new(K::BadQueueSetting(e.message), src, Span::new(at, (at + 1).min(string.end)));
+    match e.help {
+        Some(help) => err.help(help),
+        None => err,
+    }
+}
+
+impl Builder {
+    pub(super) fn queue_ref(&mut self, name: &str, src: SourceId, span: Span, queues: &[String]) {
+        if !queues.iter().any(|q| q == name) {
+            self.push(
+                CompileError::new(K::UnknownQueue(name.into()), src, span)
+                    .suggest(name, queues.iter().map(String::as_str)),
+            );
+        }
+    }
+
+    pub(super) fn queue(&mut self, def: &Def<'_, ast::Queue>, default_tz: chrono_tz::Tz) -> policy::Queue {
+        let q = def.node;
+        let src = def.source;
+        let mut out = policy::Queue {
+            name: q.name.text.clone(),
+            timezone: default_tz,
+            hours: None,
+            closed: Vec::new(),
+            channel: "live_chat".into(),
+            wait: None,
+            after_hours: None,
+            follow_up_minutes: 0,
+            skill: None,
+            phone: None,
+            schedule: crate::route::Schedule::always(default_tz),
+        };
+        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        let mut hours_span = None;
+        let mut closed_spans: Vec<Span> = Vec::new();
+        for clause in &q.clauses {
+            let key = match &clause.node {
+                QueueClause::Timezone(t) => {
+                    out.timezone = self.timezone(&t.value, src, t.span);
+                    "timezone"
+                }
+                QueueClause::Hours(h) => {
+                    out.hours = Some(h.value.clone());
+                    hours_span = Some(h.span);
+                    "hours"
+                }
+                QueueClause::Closed(days) => {
+                    out.closed.extend(days.iter().map(|d| d.value.clone()));
+                    closed_spans.extend(days.iter().map(|d| d.span));
+                    "closed"
+                }
+                QueueClause::Channel(c) => {
+                    self.channel(c, src, false);
+                    out.channel = c.text.clone();
+                    "channel"
+                }
+                QueueClause::Wait(w) => {
+                    out.wait = Some(w.value.clone());
+                    "wait"
+                }
+                QueueClause::AfterHours(c, t) => {
+                    self.channel(c, src, true);
+                    if let Err(e) = crate::route::check_template(&t.value) {
+                        self.push(hours_error(e, src, t.span));
+                    }
+                    out.after_hours = Some((c.text.clone(), t.value.clone()));
+                    "after_hours"
+                }
+                QueueClause::FollowUp(n, unit) => {
+                    let per = match unit {
+                        DurationUnit::Minutes => 1,
+                        DurationUnit::Hours => 60,
+                        DurationUnit::Days => 24 * 60,
+                    };
+                    out.follow_up_minutes = n.value.saturating_mul(per);
+                    "follow_up"
+                }
+                QueueClause::Skill(s) => {
+                    out.skill = Some(s.text.clone());
+                    "skill"
+                }
+                QueueClause::Phone(p) => {
+                    out.phone = Some(p.value.clone());
+                    "phone"
+                }
+            };
+            if let Some(first) = seen.insert(key, clause.span) {
+                self.push(CompileError::new(K::DuplicateClause(key), src, clause.span).note(
+                    src,
+                    first,
+                    "first here",
+                ));
+            }
+        }
+        match crate::route::Schedule::parse(out.timezone, out.hours.as_deref(), &out.closed) {
+            Ok(schedule) => out.schedule = schedule,
+            Err((which, e)) => {
+                let span = if which == usize::MAX { hours_span } else { closed_spans.get(which).copied() };
+                self.push(hours_error(e, src, span.unwrap_or(q.name.span)));
+            }
+        }
+        out
+    }
+
+    fn channel(&mut self, c: &Name, src: SourceId, after_hours: bool) {
+        if !policy::CHANNELS.contains(&c.text.as_str()) {
+            self.push(
+                CompileError::new(K::UnknownChannel(c.text.clone()), src, c.span)
+                    .suggest(&c.text, policy::CHANNELS)
+                    .help(format!("the channels are {}", policy::CHANNELS.join(", "))),
+            );
+        } else if after_hours && c.text == "live_chat" {
+            self.push(
+                CompileError::new(
+                    K::BadQueueSetting("after hours nobody is there to chat live".into()),
+                    src,
+                    c.span,
+                )
+                .help(
+                    "use `ticket`, `email` or `callback`: off hours is never a fake \"connecting you now\"",
+                ),
+            );
+        }
+    }
+}
