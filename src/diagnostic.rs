@@ -73,6 +73,9 @@ pub struct Diagnostic {
     pub location: Location,
     /// How to fix it.
     pub help: Option<String>,
+    /// The name that was probably meant ("did you mean `confidence`?"), kept apart from `help` so neither
+    /// overwrites the other.
+    pub suggestion: Option<String>,
     /// Other places involved (for example the pack file that locked a rule), each with a note.
     pub notes: Vec<(Location, String)>,
 }
@@ -100,6 +103,16 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 impl Diagnostic {
+    /// The help as shown: the suggestion ("did you mean `x`?") first, then the help, one per line.
+    pub fn help_text(&self) -> Option<String> {
+        let suggestion = self.suggestion.as_ref().map(|s| format!("did you mean `{s}`?"));
+        match (suggestion, &self.help) {
+            (Some(s), Some(h)) => Some(format!("{s}\n{h}")),
+            (Some(s), None) => Some(s),
+            (None, h) => h.clone(),
+        }
+    }
+
     /// `file:line:col` of the diagnostic.
     pub fn position(&self, sources: &Sources) -> String {
         match sources.get(self.location.source) {
@@ -126,17 +139,24 @@ impl Diagnostic {
             Severity::Warning => "warning",
         };
         let mut out = format!("{}: {severity}[{}]: {}\n", self.position(sources), self.code, self.message);
-        if let Some(help) = &self.help {
+        for help in self.help_text().iter().flat_map(|h| h.lines()) {
             let _ = writeln!(out, "  help: {help}");
         }
         for (location, note) in &self.notes {
-            let at = Diagnostic { location: location.clone(), notes: Vec::new(), help: None, ..self.clone() };
+            let at = Diagnostic {
+                location: location.clone(),
+                notes: Vec::new(),
+                help: None,
+                suggestion: None,
+                ..self.clone()
+            };
             let _ = writeln!(out, "  note: {}: {note}", at.position(sources));
         }
         out
     }
 
-    /// The JSON form: file, line, column, end line and column, severity, code, message, help, notes.
+    /// The JSON form: file, line, column, end line and column, severity, code, message, help (with the
+    /// suggestion, as shown), the suggested name alone, notes.
     pub fn json(&self, sources: &Sources) -> serde_json::Value {
         let place = |location: &Location| {
             let src = sources.get(location.source);
@@ -154,7 +174,8 @@ impl Diagnostic {
             "code": self.code,
             "message": self.message,
             "location": place(&self.location),
-            "help": self.help,
+            "help": self.help_text(),
+            "suggestion": self.suggestion,
             "notes": self.notes.iter().map(|(l, n)| serde_json::json!({"location": place(l), "message": n}))
                 .collect::<Vec<_>>(),
         })
@@ -182,6 +203,7 @@ impl Diagnostic {
                 message: note.clone(),
                 location: location.clone(),
                 help: None,
+                suggestion: None,
                 notes: Vec::new(),
             };
             let rendered = Rendered::from(&related, sources);
@@ -241,7 +263,7 @@ impl Rendered {
                 Severity::Warning if d.code == "note" => miette::Severity::Advice,
                 Severity::Warning => miette::Severity::Warning,
             },
-            help: d.help.clone(),
+            help: d.help_text(),
             label: miette::LabeledSpan::new_with_span(None, (span.start.min(text.len()), len)),
             source: miette::NamedSource::new(name, text),
         }
@@ -298,6 +320,7 @@ impl crate::syntax::SyntaxError {
             message: self.to_string(),
             location: Location { source, span: self.span },
             help: self.help(),
+            suggestion: None,
             notes: Vec::new(),
         }
     }

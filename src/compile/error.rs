@@ -13,6 +13,8 @@ pub struct CompileError {
     pub location: Location,
     /// How to fix it.
     pub help: Option<String>,
+    /// The name that was probably meant, apart from `help` so a "did you mean" is never overwritten by it.
+    pub suggestion: Option<String>,
     /// Other places involved, each with a note.
     pub notes: Vec<(Location, String)>,
 }
@@ -20,7 +22,13 @@ pub struct CompileError {
 impl CompileError {
     /// A problem of `kind` at `span` in `source`.
     pub fn new(kind: CompileErrorKind, source: SourceId, span: Span) -> Self {
-        CompileError { kind, location: Location { source, span }, help: None, notes: Vec::new() }
+        CompileError {
+            kind,
+            location: Location { source, span },
+            help: None,
+            suggestion: None,
+            notes: Vec::new(),
+        }
     }
 
     /// A syntax error in `source`, reported through this stage's problems like every other.
@@ -35,12 +43,10 @@ impl CompileError {
         self
     }
 
-    /// Adds a "did you mean" hint when a candidate is close.
-    pub fn suggest<'a>(self, word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Self {
-        match crate::diagnostic::did_you_mean(word, candidates) {
-            Some(best) => self.help(format!("did you mean `{best}`?")),
-            None => self,
-        }
+    /// Adds a "did you mean" suggestion when a candidate is close (beside the help, which it does not replace).
+    pub fn suggest<'a>(mut self, word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Self {
+        self.suggestion = crate::diagnostic::did_you_mean(word, candidates).map(str::to_string);
+        self
     }
 
     /// Adds a note at another place.
@@ -62,6 +68,7 @@ impl CompileError {
             message: self.kind.to_string(),
             location: self.location.clone(),
             help: self.help.clone(),
+            suggestion: self.suggestion.clone(),
             notes: self.notes.clone(),
         }
     }

@@ -54,7 +54,7 @@ pub(super) fn load_chain(
                 let known = packs::known_names(&options.pack_dirs);
                 let err = CompileError::new(K::UnknownPack(name.clone()), from, at)
                     .suggest(&name, known.iter().map(String::as_str));
-                let err = if err.help.is_none() {
+                let err = if err.suggestion.is_none() {
                     err.help(format!("the packs are: {}; or pass `--packs DIR`", known.join(", ")))
                 } else {
                     err
