@@ -81,7 +81,8 @@ pub struct Diagnostic {
 }
 
 /// The output format of diagnostics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum ErrorFormat {
     /// Source snippets with underlines and help (the default).
     #[default]
@@ -181,6 +182,13 @@ impl Diagnostic {
         })
     }
 
+    /// Without the `cli` feature there is no snippet renderer: human output is the plain form.
+    #[cfg(not(feature = "cli"))]
+    fn human(&self, sources: &Sources) -> String {
+        self.plain(sources)
+    }
+
+    #[cfg(feature = "cli")]
     fn human(&self, sources: &Sources) -> String {
         // miette pads to the column of the span; past 65,535 columns that padding panics, and a snippet of a very
         // long line helps nobody anyway. Such a diagnostic (or one whose notes point at such a line) is rendered
@@ -219,6 +227,7 @@ pub const MAX_SNIPPET_LINE_CHARS: usize = 1_000;
 
 /// Whether every line miette would show for `location` (the span's lines and one line of context on each side)
 /// is at most [`MAX_SNIPPET_LINE_CHARS`] long.
+#[cfg(feature = "cli")]
 fn snippet_fits(sources: &Sources, location: &Location) -> bool {
     let Some(src) = sources.get(location.source) else {
         return true;
@@ -237,6 +246,7 @@ fn snippet_fits(sources: &Sources, location: &Location) -> bool {
 }
 
 /// A diagnostic in the shape miette renders.
+#[cfg(feature = "cli")]
 #[derive(Debug)]
 struct Rendered {
     message: String,
@@ -247,6 +257,7 @@ struct Rendered {
     source: miette::NamedSource<String>,
 }
 
+#[cfg(feature = "cli")]
 impl Rendered {
     fn from(d: &Diagnostic, sources: &Sources) -> Rendered {
         let (name, text) = sources
@@ -270,14 +281,17 @@ impl Rendered {
     }
 }
 
+#[cfg(feature = "cli")]
 impl std::fmt::Display for Rendered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
     }
 }
 
+#[cfg(feature = "cli")]
 impl std::error::Error for Rendered {}
 
+#[cfg(feature = "cli")]
 impl miette::Diagnostic for Rendered {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
         Some(Box::new(&self.code))

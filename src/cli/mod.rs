@@ -1,5 +1,5 @@
 //! The command-line interface: one file per subcommand, each with its `Args` (whose `///` docs are its
-//! `--help`) and a `run` that returns an [`Exit`] code. Results go to stdout, diagnostics to stderr.
+//! `--help`) and a `run` that returns an `Exit` code. Results go to stdout, diagnostics to stderr.
 
 use std::path::PathBuf;
 

@@ -85,9 +85,21 @@ pub fn generic_phrases(policy: &Policy, negatives: &[String], max_share: f64) ->
     lint::measured_generic(policy, negatives, max_share).iter().map(CompileError::to_diagnostic).collect()
 }
 
-/// Compiles a policy file. An unreadable file is an `Err` with the reason in words.
-pub fn compile_file(path: &Path, options: &Options) -> Result<Output, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+/// A policy file that could not be read (problems in a file that was read are [`Output::diagnostics`]).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read `{}`: {source}", path.display())]
+pub struct ReadError {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Compiles a policy file.
+pub fn compile_file(path: &Path, options: &Options) -> Result<Output, ReadError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ReadError { path: path.to_path_buf(), source })?;
     let mut options = options.clone();
     // A pack beside the policy (or in a `policies/` folder above it) is found without `--packs`.
     if let Some(dir) = path.parent() {

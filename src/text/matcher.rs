@@ -118,7 +118,7 @@ pub enum PhraseError {
     /// A `*` after too few letters.
     #[error("`*` needs at least {MIN_WILDCARD_PREFIX} letters before it")]
     ShortWildcard,
-    /// Over [`MAX_PATTERNS`].
+    /// Over `MAX_PATTERNS`.
     #[error("the phrases compile to {0} automaton patterns, over the limit of {1}")]
     TooManyPatterns(usize, usize),
     /// The automaton could not be built.
