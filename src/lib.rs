@@ -13,7 +13,7 @@
 //! Beside the pipeline: [`text`] (normalisation and phrase matching, used by `compile` and `eval`), [`route`]
 //! (queues and business hours), [`handoff`] (the packet a person receives: redaction, identity, summary) and
 //! [`audit`] (the tamper-evident log, which depends on nothing else in the crate), with [`evidence`] turning a
-//! decision into the records that prove it. `cli` holds one file per
+//! decision into the records that prove it, and [`cases`] running the declarative TOML cases of `handrail test`. `cli` holds one file per
 //! subcommand; `main.rs` only wires.
 //!
 //! # Embedding
@@ -94,6 +94,8 @@
 //! ```
 
 pub mod audit;
+#[cfg(feature = "cases")]
+pub mod cases;
 /// The command line (`handrail check`, `test`, `eval`, ...), behind the default `cli` feature: an embedder turns
 /// default features off and compiles neither it nor its dependencies (clap, miette's renderer,
 /// tracing-subscriber, csv, toml, similar). Not a stable API: it is the binary's, kept here for its tests.

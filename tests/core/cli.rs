@@ -175,6 +175,38 @@ fn test_prints_the_closing_line_and_fails_on_a_failing_case() {
 }
 
 #[test]
+fn test_runs_the_shipped_tree_skipping_toml_that_holds_no_cases() {
+    // Each pack folder also holds `triggers.toml` (for `handrail score`), which is not a case file.
+    let run = handrail(&["test", "policies"], "");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("skipped `policies/common/triggers.toml`"), "{}", run.stderr);
+    assert!(run.stdout.ends_with(" passed, 0 failed\n"), "{}", run.stdout);
+}
+
+#[test]
+fn test_filters_by_name_writes_junit_and_fails_a_case_without_expect() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cases.toml");
+    std::fs::write(
+        &path,
+        "[[case]]\nname = \"human <1>\"\nevents = [{ text = \"a human please\" }]\nexpect = { action = \"handoff\" }\n\n[[case]]\nname = \"no expect\"\nevents = [{ text = \"hello\" }]\n",
+    )
+    .unwrap();
+    let junit = dir.path().join("junit.xml");
+    let run = handrail(&["test", path.to_str().unwrap(), "--junit", junit.to_str().unwrap()], "");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("no expect: the case has no `expect`"), "{}", run.stdout);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<testsuites name=\"handrail\" tests=\"2\" failures=\"1\">"), "{xml}");
+    assert!(xml.contains("<testcase name=\"human &lt;1&gt;\""), "{xml}");
+    assert!(xml.contains("<failure message=\"the case has no `expect`"), "{xml}");
+
+    let run = handrail(&["test", path.to_str().unwrap(), "--filter", "human"], "");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.ends_with("1 passed, 0 failed\n"), "{}", run.stdout);
+}
+
+#[test]
 fn help_teaches_exit_codes() {
     for sub in ["check", "effective", "fmt", "eval", "test"] {
         let run = handrail(&[sub, "--help"], "");
