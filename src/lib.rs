@@ -93,6 +93,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// STYLE rule 14: an item is public because an embedder needs it, not because a module is.
+#![warn(unreachable_pub)]
+
 pub mod audit;
 #[cfg(feature = "cases")]
 pub mod cases;

@@ -23,7 +23,7 @@ pub(super) struct Facts<'a> {
 
 impl Facts<'_> {
     /// Whether a phrase of `set` occurs, honouring negation as the rule asks.
-    pub fn says(&self, set: u32, negation: NegationMode) -> bool {
+    pub(super) fn says(&self, set: u32, negation: NegationMode) -> bool {
         self.hits.iter().any(|h| {
             self.policy.matcher.counts_for(h.set, set) && (negation == NegationMode::Ignored || !h.negated)
         })
