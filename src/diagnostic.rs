@@ -125,10 +125,17 @@ impl Diagnostic {
         }
     }
 
-    /// Renders in the given format. Human output ends with a newline; plain and json are one entry each.
+    /// Renders in the given format, without colour. Human output ends with a newline; plain and json are one
+    /// entry each.
     pub fn render(&self, sources: &Sources, format: ErrorFormat) -> String {
+        self.render_coloured(sources, format, false)
+    }
+
+    /// [`Diagnostic::render`], with the human format in colour when `colour` is set (the CLI sets it when stderr
+    /// is a terminal and `NO_COLOR` is not).
+    pub fn render_coloured(&self, sources: &Sources, format: ErrorFormat, colour: bool) -> String {
         match format {
-            ErrorFormat::Human => self.human(sources),
+            ErrorFormat::Human => self.human(sources, colour),
             ErrorFormat::Plain => self.plain(sources),
             ErrorFormat::Json => self.json(sources).to_string() + "\n",
         }
@@ -184,12 +191,12 @@ impl Diagnostic {
 
     /// Without the `cli` feature there is no snippet renderer: human output is the plain form.
     #[cfg(not(feature = "cli"))]
-    fn human(&self, sources: &Sources) -> String {
+    fn human(&self, sources: &Sources, _colour: bool) -> String {
         self.plain(sources)
     }
 
     #[cfg(feature = "cli")]
-    fn human(&self, sources: &Sources) -> String {
+    fn human(&self, sources: &Sources, colour: bool) -> String {
         // miette pads to the column of the span; past 65,535 columns that padding panics, and a snippet of a very
         // long line helps nobody anyway. Such a diagnostic (or one whose notes point at such a line) is rendered
         // in the plain format, which still names file, line and column.
@@ -198,8 +205,12 @@ impl Diagnostic {
             return self.plain(sources);
         }
         let mut out = String::new();
-        let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-            .with_width(100);
+        let theme = if colour {
+            miette::GraphicalTheme::unicode()
+        } else {
+            miette::GraphicalTheme::unicode_nocolor()
+        };
+        let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
         let report = Rendered::from(self, sources);
         if handler.render_report(&mut out, &report).is_err() {
             return self.plain(sources);

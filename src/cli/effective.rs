@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::{Exit, PackArgs};
+use super::{Exit, Format, PackArgs};
 use crate::compile::Policy;
 use crate::compile::policy::Target;
 use crate::diagnostic::{ErrorFormat, Sources};
@@ -29,15 +29,6 @@ pub struct Args {
     /// Where to find packs named by `extends`.
     #[command(flatten)]
     pub packs: PackArgs,
-}
-
-/// How `effective` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Sections of aligned lines.
-    Text,
-    /// One JSON object.
-    Json,
 }
 
 /// Runs `handrail effective`.

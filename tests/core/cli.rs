@@ -207,6 +207,44 @@ fn test_filters_by_name_writes_junit_and_fails_a_case_without_expect() {
 }
 
 #[test]
+fn version_names_the_build_and_the_hash_of_each_built_in_pack() {
+    let run = handrail(&["--version"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.starts_with(&format!("handrail {} (", env!("CARGO_PKG_VERSION"))), "{}", run.stdout);
+    let common = handrail::compile::builtin_default().policy.unwrap().hash;
+    assert!(run.stdout.contains(&format!("common      {common}")), "{}", run.stdout);
+    for pack in ["healthcare", "legal", "finance"] {
+        assert!(run.stdout.contains(&format!("\n  {pack} ")), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_clap_definitions() {
+    let run = handrail(&["completions", "bash"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("_handrail()") && run.stdout.contains("--error-format"), "{}", run.stdout);
+    let run = handrail(&["man"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains(".TH handrail 1"), "{}", run.stdout);
+}
+
+#[test]
+fn check_and_fmt_read_stdin_on_a_dash() {
+    let messy = "policy x {version \"1\"   safe_queue q}\nqueue q {hours \"24/7\"}\n";
+    let run = handrail(&["check", "-"], messy);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = handrail(&["check", "--error-format", "plain", "-"], "policy x { version \"1\" }\n");
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.starts_with("<stdin>:1:1: error[compile::missing-safe-queue]"), "{}", run.stderr);
+    let run = handrail(&["fmt", "-"], messy);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "policy x {\n  version \"1\"\n  safe_queue q\n}\nqueue q {\n  hours \"24/7\"\n}\n");
+    let run = handrail(&["fmt", "--check", "-"], messy);
+    assert_eq!(run.code, 1, "a dash with --check says whether stdin is formatted");
+    assert!(run.stdout.contains("+  safe_queue q"), "{}", run.stdout);
+}
+
+#[test]
 fn help_teaches_exit_codes() {
     for sub in ["check", "effective", "fmt", "eval", "test"] {
         let run = handrail(&[sub, "--help"], "");
