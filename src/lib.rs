@@ -124,4 +124,6 @@ pub use compile::{
     compile_file, compile_source,
 };
 pub use diagnostic::{Diagnostic, ErrorFormat, Severity};
-pub use eval::{Action, ConversationState, DecideOptions, Decision, Event, Phase, decide, decide_with};
+pub use eval::{
+    Action, ConversationState, DecideOptions, Decision, Event, Phase, decide, decide_at, decide_with,
+};

@@ -275,6 +275,21 @@ pub enum Literal {
     List(Vec<Literal>),
 }
 
+/// A literal as the author writes it: `"vip"`, `3`, `true`, `["gold", "vip"]`.
+impl std::fmt::Display for Literal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Literal::Number(n) => write!(f, "{n}"),
+            Literal::Text(t) => f.write_str(&crate::syntax::print::quote(t)),
+            Literal::Bool(b) => write!(f, "{b}"),
+            Literal::List(items) => {
+                let items: Vec<String> = items.iter().map(ToString::to_string).collect();
+                write!(f, "[{}]", items.join(", "))
+            }
+        }
+    }
+}
+
 /// Numeric fields of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NumberField {
@@ -317,6 +332,18 @@ pub enum TextField {
     Page,
     /// `Mon` to `Sun` in the policy's time zone.
     Weekday,
+}
+
+impl TextField {
+    /// The field's name in the policy language.
+    pub fn name(self) -> &'static str {
+        match self {
+            TextField::Feedback => "feedback",
+            TextField::Channel => "channel",
+            TextField::Page => "page",
+            TextField::Weekday => "weekday",
+        }
+    }
 }
 
 /// The confidence fallback's settings.

@@ -234,7 +234,8 @@ pub struct Signals {
     /// The bot's confidence, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
-    /// Failures in a row after this event.
+    /// Failures in a row, this event's included: what the fallback compared with its `strikes` (an escalation
+    /// then resets the conversation's count, in the state).
     pub strikes: u32,
     /// The frustration score, 0 to 1.
     pub frustration: f64,

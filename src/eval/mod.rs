@@ -59,6 +59,22 @@ pub fn decide_with(
     }
 }
 
+/// [`decide_with`] at an explicit time: `now` stands for the clock when the event carries no `time`, so the
+/// result depends on nothing but the arguments (replays and tests pin it).
+pub fn decide_at(
+    policy: &Policy,
+    state: &ConversationState,
+    event: &Event,
+    now: DateTime<Utc>,
+    options: DecideOptions,
+) -> (Decision, ConversationState) {
+    if event.time.is_some() {
+        return decide_with(policy, state, event, options);
+    }
+    let event = Event { time: Some(now), ..event.clone() };
+    decide_with(policy, state, &event, options)
+}
+
 /// The decision for an event that could not be evaluated: the emergency response when what can be read of it is
 /// an emergency, else a person at the safe queue; reason `engine_error` either way (see `src/eval/failsafe.rs`).
 pub fn fail_safe(
@@ -263,6 +279,8 @@ fn evaluate(
         }
         _ => None,
     };
+    // The strikes the fallback looked at (an escalation then resets the conversation's count).
+    let signals = Signals { confidence: event.confidence, strikes: strikes_before, frustration, rephrase };
     let explain = options.explain.then(|| {
         policy
             .rules
@@ -275,6 +293,7 @@ fn evaluate(
                 determining: determining.contains(&rule.id),
                 why: cond::explain(&rule.when, &facts, rule.negation, text),
             })
+            .chain(std::iter::once(cond::explain_fallback(&policy.fallback, &signals, &reasons)))
             .collect()
     });
     let decision = Decision {
@@ -289,7 +308,7 @@ fn evaluate(
         say,
         disclaimers,
         retention,
-        signals: Signals { confidence: event.confidence, strikes: next.strikes, frustration, rephrase },
+        signals,
         state: next.phase,
         policy: policy_ref(policy),
         handoff,

@@ -101,6 +101,30 @@ fn explain_says_why_each_rule_did_or_did_not_fire() {
 }
 
 #[test]
+fn explain_writes_conditions_as_the_author_did_and_explains_the_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("vip.policy");
+    std::fs::write(
+        &policy,
+        "policy vip { version \"1\" safe_queue desk }\nphrases human { \"agent\" }\n@id(\"ESC-VIP\") escalate vip { when customer.tier == \"vip\" and channel in [\"web\", \"app\"] route desk }\nfallback { confidence below 0.45 strikes 2 }\nqueue desk { hours \"24/7\" }\n",
+    )
+    .unwrap();
+    let events = "{\"conversation\":\"c\",\"text\":\"hm\",\"confidence\":0.2}\n{\"conversation\":\"c\",\"text\":\"and?\",\"confidence\":0.2,\"customer\":{\"tier\":\"gold\"}}\n";
+    let run = handrail(&["eval", "--explain", "--policy", policy.to_str().unwrap()], events);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let last: serde_json::Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    let explain = last["explain"].as_array().unwrap();
+    let vip = explain.iter().find(|r| r["id"] == "ESC-VIP").unwrap()["why"].as_str().unwrap();
+    assert!(vip.contains("customer.tier == \"vip\" [no: \"gold\"]"), "{vip}");
+    assert!(vip.contains("channel in [\"web\", \"app\"] [no: absent]"), "{vip}");
+    let fallback = explain.iter().find(|r| r["tier"] == "fallback").unwrap();
+    assert_eq!((fallback["matched"].as_bool(), fallback["determining"].as_bool()), (Some(true), Some(true)));
+    assert!(fallback["why"].as_str().unwrap().contains("strikes 2 [yes: 2]"), "{fallback}");
+    assert_eq!(last["reasons"][0], "repeated_failure");
+    assert_eq!(last["signals"]["strikes"], 2, "the signals name the strikes the reason counted");
+}
+
+#[test]
 fn check_reports_every_error_and_exits_one() {
     let run =
         handrail(&["check", "--error-format", "plain", "tests/cases/compile/err/many_errors.policy"], "");
@@ -238,7 +262,10 @@ fn check_and_fmt_read_stdin_on_a_dash() {
     assert!(run.stderr.starts_with("<stdin>:1:1: error[compile::missing-safe-queue]"), "{}", run.stderr);
     let run = handrail(&["fmt", "-"], messy);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.stdout, "policy x {\n  version \"1\"\n  safe_queue q\n}\nqueue q {\n  hours \"24/7\"\n}\n");
+    assert_eq!(
+        run.stdout,
+        "policy x {\n  version \"1\"\n  safe_queue q\n}\nqueue q {\n  hours \"24/7\"\n}\n"
+    );
     let run = handrail(&["fmt", "--check", "-"], messy);
     assert_eq!(run.code, 1, "a dash with --check says whether stdin is formatted");
     assert!(run.stdout.contains("+  safe_queue q"), "{}", run.stdout);
