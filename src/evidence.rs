@@ -80,7 +80,7 @@ pub fn stored_event(event: &Event, decision: &Decision, next: &ConversationState
         .retention
         .iter()
         .chain(next.retention.as_ref())
-        .flat_map(|r: &RetentionDecision| r.redact.iter().filter_map(|k| PiiKind::parse(k)))
+        .flat_map(|r: &RetentionDecision| r.redact.iter().copied())
         .collect();
     let mut event = event.clone();
     if !kinds.is_empty() {

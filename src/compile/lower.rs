@@ -426,8 +426,8 @@ impl Builder {
                 RetainClause::Keep(n, unit) => keep = Some((n.value, *unit)),
                 RetainClause::Redact(fields) => {
                     for field in fields {
-                        if crate::handoff::PiiKind::parse(&field.text).is_some() {
-                            redact.push(field.text.clone());
+                        if let Some(kind) = crate::handoff::PiiKind::parse(&field.text) {
+                            redact.push(kind);
                         } else {
                             self.push(
                                 CompileError::new(

@@ -394,7 +394,7 @@ pub struct Retention {
     /// How long, in days, months or years.
     pub keep: (u32, crate::syntax::ast::PeriodUnit),
     /// Fields redacted before storing or transferring.
-    pub redact: Vec<String>,
+    pub redact: Vec<crate::handoff::PiiKind>,
     /// Never purge.
     pub legal_hold: bool,
     /// `@cite`.

@@ -178,9 +178,9 @@ pub struct RetentionDecision {
     pub class: String,
     /// Keep until (UTC date), unless on legal hold.
     pub keep_until: DateTime<Utc>,
-    /// Fields to redact before storing or transferring.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub redact: Vec<String>,
+    /// The kinds of personal data to redact before storing or transferring, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<crate::handoff::PiiKind>,
     /// Never purge.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub legal_hold: bool,
@@ -201,8 +201,8 @@ impl RetentionDecision {
         let b_wins =
             (b.legal_hold && !a.legal_hold) || (b.legal_hold == a.legal_hold && b.keep_until > a.keep_until);
         let mut out = if b_wins { b.clone() } else { a.clone() };
-        out.redact = a.redact.iter().chain(&b.redact).cloned().collect();
-        out.redact.sort();
+        out.redact = a.redact.iter().chain(&b.redact).copied().collect();
+        out.redact.sort_by_key(|k| k.name());
         out.redact.dedup();
         out.legal_hold = a.legal_hold || b.legal_hold;
         Some(out)
@@ -223,7 +223,7 @@ impl From<&RetentionDecision> for crate::handoff::PacketRetention {
         crate::handoff::PacketRetention {
             class: r.class.clone(),
             keep_until: r.keep_until,
-            redact: r.redact.clone(),
+            redact: r.redact.iter().map(|k| k.name().to_string()).collect(),
         }
     }
 }

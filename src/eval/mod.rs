@@ -485,9 +485,7 @@ fn packet(
     retention: Option<&RetentionDecision>,
 ) -> crate::handoff::Packet {
     let code = |r: &ReasonCode| r.as_str().to_string();
-    let redact: Vec<crate::handoff::PiiKind> = retention
-        .map(|r| r.redact.iter().filter_map(|k| crate::handoff::PiiKind::parse(k)).collect())
-        .unwrap_or_default();
+    let redact: Vec<crate::handoff::PiiKind> = retention.map(|r| r.redact.clone()).unwrap_or_default();
     crate::handoff::build(crate::handoff::PacketInput {
         conversation: &event.conversation,
         time,
@@ -500,11 +498,7 @@ fn packet(
         strikes: state.strikes,
         supplied: &event.customer,
         redact: &redact,
-        retention: retention.map(|r| crate::handoff::PacketRetention {
-            class: r.class.clone(),
-            keep_until: r.keep_until,
-            redact: r.redact.clone(),
-        }),
+        retention: retention.map(crate::handoff::PacketRetention::from),
     })
 }
 
@@ -557,13 +551,13 @@ fn disclaimers(
 /// The strictest matching retention class: the longest period (legal hold beats any), redactions united.
 fn retention(policy: &Policy, facts: &Facts<'_>, time: DateTime<Utc>) -> Option<RetentionDecision> {
     let mut best: Option<RetentionDecision> = None;
-    let mut redact: Vec<String> = Vec::new();
+    let mut redact: Vec<crate::handoff::PiiKind> = Vec::new();
     let mut hold = false;
     for r in &policy.retention {
         if !cond::holds(&r.when, facts, NegationMode::Respected) {
             continue;
         }
-        redact.extend(r.redact.iter().cloned());
+        redact.extend(r.redact.iter().copied());
         hold |= r.legal_hold;
         let until = keep_until(time, r.keep);
         let stricter = match &best {
@@ -579,7 +573,8 @@ fn retention(policy: &Policy, facts: &Facts<'_>, time: DateTime<Utc>) -> Option<
             });
         }
     }
-    redact.sort();
+    // By name, as the decision lists them.
+    redact.sort_by_key(|k| k.name());
     redact.dedup();
     best.map(|b| RetentionDecision { redact, legal_hold: hold, ..b })
 }
