@@ -7,8 +7,9 @@ use serde_json::json;
 use super::{Exit, Format, PackArgs};
 use crate::compile::Policy;
 use crate::compile::policy::Target;
+use crate::compile::policy::{PeriodUnit, ShowMode};
 use crate::diagnostic::{ErrorFormat, Sources};
-use crate::syntax::ast::{ItemKind, PeriodUnit, ShowMode};
+use crate::syntax::ast::ItemKind;
 
 /// Show the effective policy: what a policy that extends packs really contains once they are merged.
 ///

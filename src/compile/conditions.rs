@@ -124,7 +124,7 @@ impl Builder {
             if op.node == CompareOp::In && !matches!(value, Value::List(_)) {
                 self.push(mismatch(f, "is tested with `in` against a list", value, src));
             }
-            return Cond::Customer(attr.to_string(), op.node, literal(value));
+            return Cond::Customer(attr.to_string(), op.node.into(), literal(value));
         }
         let number_field = match f {
             "confidence" => Some((NumberField::Confidence, 0.0, 1.0)),
@@ -167,7 +167,7 @@ impl Builder {
                             n.span,
                         ));
                     }
-                    Cond::Number(nf, op.node, n.value)
+                    Cond::Number(nf, op.node.into(), n.value)
                 }
                 (_, other) => {
                     self.push(mismatch(f, "is a number", other, src));
@@ -248,9 +248,9 @@ impl Builder {
                         ),
                     }
                 }
-                Cond::Text(tf, op.node, canonical)
+                Cond::Text(tf, op.node.into(), canonical)
             }
-            None => Cond::Intent(op.node, values),
+            None => Cond::Intent(op.node.into(), values),
         }
     }
 }

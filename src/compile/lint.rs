@@ -17,8 +17,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use super::policy::{CompareOp, Tier};
 use crate::diagnostic::SourceId;
-use crate::syntax::ast::{self, CompareOp, Tier};
+use crate::syntax::ast;
 
 use super::error::{CompileError, CompileErrorKind as K};
 use super::merge::{Def as Definition, MergedSet as Set};
@@ -71,7 +72,7 @@ pub(super) fn run(
 }
 
 fn suggested_id(r: &ast::Rule) -> String {
-    let prefix = match r.tier {
+    let prefix = match Tier::from(r.tier) {
         Tier::Emergency => "EMER",
         Tier::Request => "REQ",
         Tier::HardRoute => "HR",

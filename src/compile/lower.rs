@@ -293,18 +293,20 @@ impl Builder {
         policy::Rule {
             id: def.annotation("id").unwrap_or_else(|| r.name.text.clone()),
             name: r.name.text.clone(),
-            tier: r.tier,
+            tier: r.tier.into(),
             reason,
             when,
             say,
             route,
             priority: priority.unwrap_or(default_priority),
             disclaimers,
-            negation: negation.unwrap_or(if r.tier == Tier::Emergency {
-                NegationMode::Ignored
-            } else {
-                NegationMode::Respected
-            }),
+            negation: negation
+                .unwrap_or(if r.tier == Tier::Emergency {
+                    NegationMode::Ignored
+                } else {
+                    NegationMode::Respected
+                })
+                .into(),
             rank: rank.unwrap_or(0),
             locked: def.locked(),
             cite: def.annotation("cite"),
@@ -411,7 +413,7 @@ impl Builder {
             self.push(CompileError::new(K::MissingText(d.name.text.clone()), def.source, d.name.span));
             String::new()
         });
-        policy::Disclaimer { name: d.name.text.clone(), text, show, when }
+        policy::Disclaimer { name: d.name.text.clone(), text, show: show.into(), when }
     }
 
     fn retain(&mut self, def: &Def<'_, Retain>, names: &Names<'_>) -> policy::Retention {
@@ -457,7 +459,7 @@ impl Builder {
         policy::Retention {
             class: r.name.text.clone(),
             when,
-            keep,
+            keep: (keep.0, keep.1.into()),
             redact,
             legal_hold,
             cite: def.annotation("cite"),

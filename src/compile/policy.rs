@@ -1,7 +1,7 @@
 //! The compiled policy: what `eval` runs. Names are resolved to indices, phrases are in one automaton, rules are
 //! sorted by precedence, and nothing here can fail to evaluate.
 
-use crate::syntax::ast::{CompareOp, NegationMode, ShowMode, Tier};
+use crate::syntax::ast;
 use crate::text::Matcher;
 
 /// A compiled policy, ready for [`crate::eval::decide`].
@@ -392,7 +392,7 @@ pub struct Retention {
     /// When it applies (`Cond::True` for a default class).
     pub when: Cond,
     /// How long, in days, months or years.
-    pub keep: (u32, crate::syntax::ast::PeriodUnit),
+    pub keep: (u32, PeriodUnit),
     /// Fields redacted before storing or transferring.
     pub redact: Vec<crate::handoff::PiiKind>,
     /// Never purge.
@@ -430,3 +430,129 @@ pub struct Queue {
 
 /// The channels a queue may use.
 pub const CHANNELS: [&str; 4] = ["live_chat", "ticket", "email", "callback"];
+
+// The compiled policy's own vocabulary: the same words as the parser's AST, so that `eval` and everything after
+// the compiler never see the AST (issue 12). Each is converted from its AST twin once, in `compile`.
+macro_rules! lowered_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident),* $(,)? }) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($(#[$vmeta])* $variant),*
+        }
+
+        impl From<ast::$name> for $name {
+            fn from(x: ast::$name) -> Self {
+                match x {
+                    $(ast::$name::$variant => $name::$variant),*
+                }
+            }
+        }
+    };
+}
+
+lowered_enum! {
+    /// The four rule tiers, highest precedence first.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    Tier {
+        /// `emergency`.
+        Emergency,
+        /// `request`: an explicit request for a person.
+        Request,
+        /// `hard_route`: a topic the bot must never answer.
+        HardRoute,
+        /// `escalate`: topic and business rules.
+        Escalate,
+    }
+}
+
+impl Tier {
+    /// The keyword that introduces a rule of this tier.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Tier::Emergency => "emergency",
+            Tier::Request => "request",
+            Tier::HardRoute => "hard_route",
+            Tier::Escalate => "escalate",
+        }
+    }
+}
+
+lowered_enum! {
+    /// A comparison operator.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    CompareOp {
+        /// `==`.
+        Eq,
+        /// `!=`.
+        Ne,
+        /// `<`.
+        Lt,
+        /// `<=`.
+        Le,
+        /// `>`.
+        Gt,
+        /// `>=`.
+        Ge,
+        /// `in`: the field's value is one of a list.
+        In,
+        /// `has`: the field is a list containing the value.
+        Has,
+        /// `starts_with`: the field is text starting with the value.
+        StartsWith,
+    }
+}
+
+impl CompareOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "==",
+            CompareOp::Ne => "!=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+            CompareOp::In => "in",
+            CompareOp::Has => "has",
+            CompareOp::StartsWith => "starts_with",
+        }
+    }
+}
+
+lowered_enum! {
+    /// Whether negation stops a rule.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    NegationMode {
+        /// "I don't need an agent" does not match.
+        Respected,
+        /// Negation is ignored: the phrase matches anyway.
+        Ignored,
+    }
+}
+
+lowered_enum! {
+    /// When a disclaimer is shown.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+    #[serde(rename_all = "snake_case")]
+    ShowMode {
+        /// Once per conversation.
+        Once,
+        /// Every time it applies.
+        Always,
+        /// On the first message of a conversation.
+        FirstMessage,
+    }
+}
+
+lowered_enum! {
+    /// The unit of a retention period.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    PeriodUnit {
+        /// Days.
+        Days,
+        /// Calendar months.
+        Months,
+        /// Calendar years.
+        Years,
+    }
+}

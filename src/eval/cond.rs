@@ -2,8 +2,8 @@
 
 use chrono::{Datelike, Timelike};
 
+use crate::compile::policy::{CompareOp, NegationMode};
 use crate::compile::policy::{Cond, Literal, NumberField, Policy, TextField};
-use crate::syntax::ast::{CompareOp, NegationMode};
 use crate::text::Hit;
 
 use super::event::Event;

@@ -21,8 +21,8 @@ use chrono::{DateTime, Months, Utc};
 pub use decision::{Action, Decision};
 pub use event::{ConversationState, Decoded, Event, EventKind, Feedback, Phase, decode};
 
+use crate::compile::policy::{NegationMode, PeriodUnit, ShowMode, Tier};
 use crate::compile::policy::{Policy, Priority, ReasonCode, Rule, Target};
-use crate::syntax::ast::{NegationMode, PeriodUnit, ShowMode, Tier};
 use cond::Facts;
 use decision::*;
 
