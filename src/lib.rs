@@ -127,3 +127,4 @@ pub use diagnostic::{Diagnostic, ErrorFormat, Severity};
 pub use eval::{
     Action, ConversationState, DecideOptions, Decision, Event, Phase, decide, decide_at, decide_with,
 };
+pub use route::Channel;

@@ -413,11 +413,11 @@ pub struct Queue {
     /// Closures as written.
     pub closed: Vec<String>,
     /// Channel while open.
-    pub channel: String,
+    pub channel: crate::route::Channel,
     /// Honest wait text while open.
     pub wait: Option<String>,
     /// Channel and promise template when closed.
-    pub after_hours: Option<(String, String)>,
+    pub after_hours: Option<(crate::route::Channel, String)>,
     /// Follow-up delay after the next opening, in minutes.
     pub follow_up_minutes: u32,
     /// Skill.
@@ -427,9 +427,6 @@ pub struct Queue {
     /// The hours and closures, parsed.
     pub schedule: crate::route::Schedule,
 }
-
-/// The channels a queue may use.
-pub const CHANNELS: [&str; 4] = ["live_chat", "ticket", "email", "callback"];
 
 // The compiled policy's own vocabulary: the same words as the parser's AST, so that `eval` and everything after
 // the compiler never see the AST (issue 12). Each is converted from its AST twin once, in `compile`.

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::SourceId;
+use crate::route::Channel;
 use crate::syntax::ast::{self, *};
 
 use super::build::Builder;
@@ -38,7 +39,7 @@ impl Builder {
             timezone: default_tz,
             hours: None,
             closed: Vec::new(),
-            channel: "live_chat".into(),
+            channel: Channel::LiveChat,
             wait: None,
             after_hours: None,
             follow_up_minutes: 0,
@@ -66,8 +67,9 @@ impl Builder {
                     "closed"
                 }
                 QueueClause::Channel(c) => {
-                    self.channel(c, src, false);
-                    out.channel = c.text.clone();
+                    if let Some(channel) = self.channel(c, src, false) {
+                        out.channel = channel;
+                    }
                     "channel"
                 }
                 QueueClause::Wait(w) => {
@@ -75,11 +77,13 @@ impl Builder {
                     "wait"
                 }
                 QueueClause::AfterHours(c, t) => {
-                    self.channel(c, src, true);
+                    let channel = self.channel(c, src, true);
                     if let Err(e) = crate::route::check_template(&t.value) {
                         self.push(hours_error(e, src, t.span));
                     }
-                    out.after_hours = Some((c.text.clone(), t.value.clone()));
+                    if let Some(channel) = channel {
+                        out.after_hours = Some((channel, t.value.clone()));
+                    }
                     "after_hours"
                 }
                 QueueClause::FollowUp(n, unit) => {
@@ -118,14 +122,18 @@ impl Builder {
         out
     }
 
-    fn channel(&mut self, c: &Name, src: SourceId, after_hours: bool) {
-        if !policy::CHANNELS.contains(&c.text.as_str()) {
+    /// The channel named by `c`, checked: an unknown name, or live chat after hours, is an error.
+    fn channel(&mut self, c: &Name, src: SourceId, after_hours: bool) -> Option<Channel> {
+        let names = Channel::ALL.map(Channel::name);
+        let Some(channel) = Channel::parse(&c.text) else {
             self.push(
                 CompileError::new(K::UnknownChannel(c.text.clone()), src, c.span)
-                    .suggest(&c.text, policy::CHANNELS)
-                    .help(format!("the channels are {}", policy::CHANNELS.join(", "))),
+                    .suggest(&c.text, names)
+                    .help(format!("the channels are {}", names.join(", "))),
             );
-        } else if after_hours && c.text == "live_chat" {
+            return None;
+        };
+        if after_hours && channel == Channel::LiveChat {
             self.push(
                 CompileError::new(
                     K::BadQueueSetting("after hours nobody is there to chat live".into()),
@@ -137,5 +145,6 @@ impl Builder {
                 ),
             );
         }
+        Some(channel)
     }
 }

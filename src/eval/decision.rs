@@ -138,7 +138,7 @@ pub struct Route {
     /// Its priority.
     pub priority: Priority,
     /// `live_chat`, `ticket`, `email` or `callback`.
-    pub channel: String,
+    pub channel: crate::route::Channel,
     /// The skill of the queue's agents.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skill: Option<String>,
@@ -158,7 +158,7 @@ impl Route {
     /// Whether a person joins this conversation now: the queue is open and staffed **and** its channel is live
     /// chat. An open callback, ticket or email queue is an honest `capture`, never a "connecting you now".
     pub fn live(&self) -> bool {
-        self.open_now && self.channel == "live_chat"
+        self.open_now && self.channel == crate::route::Channel::LiveChat
     }
 }
 

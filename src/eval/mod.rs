@@ -443,7 +443,7 @@ fn route_to(
         return Route {
             queue: queue.to_string(),
             priority,
-            channel: "ticket".into(),
+            channel: crate::route::Channel::Ticket,
             skill: None,
             open_now: false,
             wait: None,
@@ -454,9 +454,9 @@ fn route_to(
     let plan = crate::route::QueuePlan {
         name: &q.name,
         schedule: &q.schedule,
-        channel: &q.channel,
+        channel: q.channel,
         wait: q.wait.as_deref(),
-        after_hours: q.after_hours.as_ref().map(|(c, t)| (c.as_str(), t.as_str())),
+        after_hours: q.after_hours.as_ref().map(|(c, t)| (*c, t.as_str())),
         follow_up_minutes: q.follow_up_minutes,
         phone: q.phone.as_deref(),
     };
@@ -493,7 +493,7 @@ fn packet(
         rules: rules.to_vec(),
         queue: &route.queue,
         priority: route.priority.as_str(),
-        channel: &route.channel,
+        channel: route.channel.name(),
         transcript: &state.transcript,
         strikes: state.strikes,
         supplied: &event.customer,
