@@ -90,9 +90,9 @@ fn effective(policy: &Policy, sources: &Sources) -> serde_json::Value {
             json!({
                 "name": q.name,
                 "defined_at": from,
-                "timezone": q.timezone.name(),
-                "hours": q.hours.as_deref().unwrap_or("24/7"),
-                "closed": q.closed,
+                "timezone": q.schedule.timezone().name(),
+                "hours": q.schedule.written_hours().unwrap_or("24/7"),
+                "closed": q.schedule.written_closures(),
                 "channel": q.channel,
                 "wait": q.wait,
                 "after_hours": q.after_hours.as_ref().map(|(c, t)| json!({"channel": c, "promise": t})),

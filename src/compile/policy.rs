@@ -406,12 +406,6 @@ pub struct Retention {
 pub struct Queue {
     /// Its name.
     pub name: String,
-    /// Its time zone.
-    pub timezone: chrono_tz::Tz,
-    /// Weekly hours as written (`None`: always open).
-    pub hours: Option<String>,
-    /// Closures as written.
-    pub closed: Vec<String>,
     /// Channel while open.
     pub channel: crate::route::Channel,
     /// Honest wait text while open.

@@ -36,9 +36,6 @@ impl Builder {
         let src = def.source;
         let mut out = policy::Queue {
             name: q.name.text.clone(),
-            timezone: default_tz,
-            hours: None,
-            closed: Vec::new(),
             channel: Channel::LiveChat,
             wait: None,
             after_hours: None,
@@ -50,19 +47,23 @@ impl Builder {
         let mut seen: HashMap<&'static str, Span> = HashMap::new();
         let mut hours_span = None;
         let mut closed_spans: Vec<Span> = Vec::new();
+        // Read here, kept in the schedule only (parsed, with the text as written).
+        let mut timezone = default_tz;
+        let mut hours: Option<String> = None;
+        let mut closed: Vec<String> = Vec::new();
         for clause in &q.clauses {
             let key = match &clause.node {
                 QueueClause::Timezone(t) => {
-                    out.timezone = self.timezone(&t.value, src, t.span);
+                    timezone = self.timezone(&t.value, src, t.span);
                     "timezone"
                 }
                 QueueClause::Hours(h) => {
-                    out.hours = Some(h.value.clone());
+                    hours = Some(h.value.clone());
                     hours_span = Some(h.span);
                     "hours"
                 }
                 QueueClause::Closed(days) => {
-                    out.closed.extend(days.iter().map(|d| d.value.clone()));
+                    closed.extend(days.iter().map(|d| d.value.clone()));
                     closed_spans.extend(days.iter().map(|d| d.span));
                     "closed"
                 }
@@ -112,7 +113,7 @@ impl Builder {
                 ));
             }
         }
-        match crate::route::Schedule::parse(out.timezone, out.hours.as_deref(), &out.closed) {
+        match crate::route::Schedule::parse(timezone, hours.as_deref(), &closed) {
             Ok(schedule) => out.schedule = schedule,
             Err((which, e)) => {
                 let span = if which == usize::MAX { hours_span } else { closed_spans.get(which).copied() };
