@@ -38,6 +38,34 @@ pub struct Policy {
     pub queues: Vec<Queue>,
     /// The files compiled, pack first.
     pub files: Vec<String>,
+    /// What the engine says and assumes where the language has no words for it yet.
+    pub conventions: Conventions,
+}
+
+/// Customer-facing sentences and priority rules the evaluator applies, held by the policy (issue 12: policy
+/// does not hide in the engine). The compiler sets the defaults; an embedder may change them on its `Policy`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conventions {
+    /// Told a customer who is already waiting for a person and asks again; `{queue}` is the queue's name.
+    pub waiting: String,
+    /// Told when a route names a queue the policy lacks (the compiler rules this out; it is the safe answer).
+    pub unknown_queue: String,
+    /// Customers whose `tier` attribute is one of these are routed at `high` priority at least.
+    pub priority_tiers: Vec<String>,
+    /// Above this frustration score a handoff is `high` priority at least, unless the fallback sets its own
+    /// `frustration above`.
+    pub upset_above: f64,
+}
+
+impl Default for Conventions {
+    fn default() -> Self {
+        Conventions {
+            waiting: "You're in the queue for {queue}; a person will pick up this conversation with everything you've written so far.".into(),
+            unknown_queue: "We've passed on your message and someone will get back to you.".into(),
+            priority_tiers: vec!["vip".into()],
+            upset_above: 0.7,
+        }
+    }
 }
 
 impl Policy {

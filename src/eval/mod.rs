@@ -191,7 +191,7 @@ fn evaluate(
                 determining.push(rule.id.clone());
             }
             let queue = state.queue.clone().unwrap_or_else(|| policy.safe_queue.clone());
-            say.push(format!("You're in the queue for {queue}; a person will pick up this conversation with everything you've written so far."));
+            say.push(policy.conventions.waiting.replace("{queue}", &queue));
             Action::Hold
         }
         (_, Some(rule)) if rule.tier == Tier::Emergency => {
@@ -423,8 +423,10 @@ fn resolve(policy: &Policy, target: Option<&Target>, event: &Event, time: DateTi
 }
 
 /// Where a handoff goes: the queue's hours and staffing decide live chat or an honest promise
-/// ([`crate::route`]). Priority is the rule's, raised to `high` for a customer whose `tier` is `vip` or whose
-/// frustration is above the fallback's threshold (0.7 when the policy sets none).
+/// ([`crate::route`]). Priority is the rule's, raised to `high` for a customer whose `tier` is one of the
+/// policy's priority tiers or whose frustration is above the fallback's threshold ([`Conventions`] otherwise).
+///
+/// [`Conventions`]: crate::compile::policy::Conventions
 fn route_to(
     policy: &Policy,
     queue: &str,
@@ -433,8 +435,9 @@ fn route_to(
     time: DateTime<Utc>,
     frustration: f64,
 ) -> Route {
-    let vip = event.customer.get("tier").and_then(|t| t.as_str()) == Some("vip");
-    let upset = frustration > policy.fallback.frustration_above.unwrap_or(0.7);
+    let tier = event.customer.get("tier").and_then(|t| t.as_str());
+    let vip = tier.is_some_and(|t| policy.conventions.priority_tiers.iter().any(|v| v == t));
+    let upset = frustration > policy.fallback.frustration_above.unwrap_or(policy.conventions.upset_above);
     let priority = if vip || upset { priority.max(Priority::High) } else { priority };
     let staffed = event.agents_online.as_ref().and_then(|m| m.get(queue).copied());
     let Some(q) = policy.queue(queue) else {
@@ -448,7 +451,7 @@ fn route_to(
             open_now: false,
             wait: None,
             follow_up_by: None,
-            message: "We've passed on your message and someone will get back to you.".into(),
+            message: policy.conventions.unknown_queue.clone(),
         };
     };
     let plan = crate::route::QueuePlan {

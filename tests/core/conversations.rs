@@ -115,6 +115,19 @@ fn a_vip_or_a_frustrated_customer_is_routed_with_high_priority() {
     e.customer.insert("tier".into(), serde_json::json!("vip"));
     let (d, _) = decide(&p, &ConversationState::default(), &e);
     assert_eq!(d.route.unwrap().priority, handrail::compile::policy::Priority::High);
+
+    // The bump is the policy's convention, not the engine's: a policy that ranks `gold` instead ranks it.
+    let mut gold = policy();
+    gold.conventions.priority_tiers = vec!["gold".into()];
+    let (d, _) = decide(&gold, &ConversationState::default(), &e);
+    assert_eq!(
+        d.route.unwrap().priority,
+        handrail::compile::policy::Priority::Normal,
+        "vip is no longer special"
+    );
+    e.customer.insert("tier".into(), serde_json::json!("gold"));
+    let (d, _) = decide(&gold, &ConversationState::default(), &e);
+    assert_eq!(d.route.unwrap().priority, handrail::compile::policy::Priority::High);
 }
 
 /// A packet carries earlier turns, so it is redacted and kept under the strictest retention of its conversation:
