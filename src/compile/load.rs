@@ -63,7 +63,7 @@ pub(super) fn load_chain(
                 return None;
             }
             Err(why) => {
-                problems.push(CompileError::new(K::PackFailed(name, why), from, at));
+                problems.push(CompileError::new(K::PackFailed(name, why.to_string()), from, at));
                 return None;
             }
         };
