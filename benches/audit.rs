@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use handrail::audit::{
-    self, AuditLog, Entry, PolicyRef, Retention, Signer, VerifyOptions, WriterOptions, files,
+    self, AuditLog, DecisionRecord, Entry, PolicyRef, Retention, Signer, VerifyOptions, WriterOptions, files,
 };
 
 /// Appends `records` decisions, committing every `batch`, and closes the log: durable records per second, and the
@@ -30,16 +30,18 @@ fn append(records: u64, batch: u64) -> (f64, tempfile::TempDir, handrail::audit:
     let mut log = AuditLog::open(dir.path(), signer, options).expect("the log opens");
     let started = Instant::now();
     for i in 0..records {
-        log.append(Entry::Decision {
-            time: Utc::now(),
-            conversation: format!("c-{:06}", i % 5_000),
-            policy: policy.clone(),
-            action: "handoff".into(),
-            reasons: vec!["hard_route".into()],
-            rules: vec!["HR-BILLING-DISPUTE".into()],
-            retention: Some(Retention { class: "phi".into(), keep_until: Utc::now(), legal_hold: false }),
-            payload: payload.to_vec(),
-        })
+        log.append(
+            Utc::now(),
+            Entry::Decision(DecisionRecord {
+                conversation: format!("c-{:06}", i % 5_000),
+                policy: policy.clone(),
+                action: "handoff".into(),
+                reasons: vec!["hard_route".into()],
+                rules: vec!["HR-BILLING-DISPUTE".into()],
+                retention: Some(Retention { class: "phi".into(), keep_until: Utc::now(), legal_hold: false }),
+                payload: payload.to_vec(),
+            }),
+        )
         .expect("append");
         if (i + 1) % batch == 0 {
             log.commit().expect("commit");

@@ -73,12 +73,16 @@ pub struct Diagnostic {
     pub location: Location,
     /// How to fix it.
     pub help: Option<String>,
+    /// The name that was probably meant ("did you mean `confidence`?"), kept apart from `help` so neither
+    /// overwrites the other.
+    pub suggestion: Option<String>,
     /// Other places involved (for example the pack file that locked a rule), each with a note.
     pub notes: Vec<(Location, String)>,
 }
 
 /// The output format of diagnostics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum ErrorFormat {
     /// Source snippets with underlines and help (the default).
     #[default]
@@ -100,6 +104,16 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 impl Diagnostic {
+    /// The help as shown: the suggestion ("did you mean `x`?") first, then the help, one per line.
+    pub fn help_text(&self) -> Option<String> {
+        let suggestion = self.suggestion.as_ref().map(|s| format!("did you mean `{s}`?"));
+        match (suggestion, &self.help) {
+            (Some(s), Some(h)) => Some(format!("{s}\n{h}")),
+            (Some(s), None) => Some(s),
+            (None, h) => h.clone(),
+        }
+    }
+
     /// `file:line:col` of the diagnostic.
     pub fn position(&self, sources: &Sources) -> String {
         match sources.get(self.location.source) {
@@ -111,10 +125,17 @@ impl Diagnostic {
         }
     }
 
-    /// Renders in the given format. Human output ends with a newline; plain and json are one entry each.
+    /// Renders in the given format, without colour. Human output ends with a newline; plain and json are one
+    /// entry each.
     pub fn render(&self, sources: &Sources, format: ErrorFormat) -> String {
+        self.render_coloured(sources, format, false)
+    }
+
+    /// [`Diagnostic::render`], with the human format in colour when `colour` is set (the CLI sets it when stderr
+    /// is a terminal and `NO_COLOR` is not).
+    pub fn render_coloured(&self, sources: &Sources, format: ErrorFormat, colour: bool) -> String {
         match format {
-            ErrorFormat::Human => self.human(sources),
+            ErrorFormat::Human => self.human(sources, colour),
             ErrorFormat::Plain => self.plain(sources),
             ErrorFormat::Json => self.json(sources).to_string() + "\n",
         }
@@ -126,17 +147,24 @@ impl Diagnostic {
             Severity::Warning => "warning",
         };
         let mut out = format!("{}: {severity}[{}]: {}\n", self.position(sources), self.code, self.message);
-        if let Some(help) = &self.help {
+        for help in self.help_text().iter().flat_map(|h| h.lines()) {
             let _ = writeln!(out, "  help: {help}");
         }
         for (location, note) in &self.notes {
-            let at = Diagnostic { location: location.clone(), notes: Vec::new(), help: None, ..self.clone() };
+            let at = Diagnostic {
+                location: location.clone(),
+                notes: Vec::new(),
+                help: None,
+                suggestion: None,
+                ..self.clone()
+            };
             let _ = writeln!(out, "  note: {}: {note}", at.position(sources));
         }
         out
     }
 
-    /// The JSON form: file, line, column, end line and column, severity, code, message, help, notes.
+    /// The JSON form: file, line, column, end line and column, severity, code, message, help (with the
+    /// suggestion, as shown), the suggested name alone, notes.
     pub fn json(&self, sources: &Sources) -> serde_json::Value {
         let place = |location: &Location| {
             let src = sources.get(location.source);
@@ -154,13 +182,21 @@ impl Diagnostic {
             "code": self.code,
             "message": self.message,
             "location": place(&self.location),
-            "help": self.help,
+            "help": self.help_text(),
+            "suggestion": self.suggestion,
             "notes": self.notes.iter().map(|(l, n)| serde_json::json!({"location": place(l), "message": n}))
                 .collect::<Vec<_>>(),
         })
     }
 
-    fn human(&self, sources: &Sources) -> String {
+    /// Without the `cli` feature there is no snippet renderer: human output is the plain form.
+    #[cfg(not(feature = "cli"))]
+    fn human(&self, sources: &Sources, _colour: bool) -> String {
+        self.plain(sources)
+    }
+
+    #[cfg(feature = "cli")]
+    fn human(&self, sources: &Sources, colour: bool) -> String {
         // miette pads to the column of the span; past 65,535 columns that padding panics, and a snippet of a very
         // long line helps nobody anyway. Such a diagnostic (or one whose notes point at such a line) is rendered
         // in the plain format, which still names file, line and column.
@@ -169,8 +205,12 @@ impl Diagnostic {
             return self.plain(sources);
         }
         let mut out = String::new();
-        let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-            .with_width(100);
+        let theme = if colour {
+            miette::GraphicalTheme::unicode()
+        } else {
+            miette::GraphicalTheme::unicode_nocolor()
+        };
+        let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
         let report = Rendered::from(self, sources);
         if handler.render_report(&mut out, &report).is_err() {
             return self.plain(sources);
@@ -182,6 +222,7 @@ impl Diagnostic {
                 message: note.clone(),
                 location: location.clone(),
                 help: None,
+                suggestion: None,
                 notes: Vec::new(),
             };
             let rendered = Rendered::from(&related, sources);
@@ -197,6 +238,7 @@ pub const MAX_SNIPPET_LINE_CHARS: usize = 1_000;
 
 /// Whether every line miette would show for `location` (the span's lines and one line of context on each side)
 /// is at most [`MAX_SNIPPET_LINE_CHARS`] long.
+#[cfg(feature = "cli")]
 fn snippet_fits(sources: &Sources, location: &Location) -> bool {
     let Some(src) = sources.get(location.source) else {
         return true;
@@ -215,6 +257,7 @@ fn snippet_fits(sources: &Sources, location: &Location) -> bool {
 }
 
 /// A diagnostic in the shape miette renders.
+#[cfg(feature = "cli")]
 #[derive(Debug)]
 struct Rendered {
     message: String,
@@ -225,6 +268,7 @@ struct Rendered {
     source: miette::NamedSource<String>,
 }
 
+#[cfg(feature = "cli")]
 impl Rendered {
     fn from(d: &Diagnostic, sources: &Sources) -> Rendered {
         let (name, text) = sources
@@ -241,21 +285,24 @@ impl Rendered {
                 Severity::Warning if d.code == "note" => miette::Severity::Advice,
                 Severity::Warning => miette::Severity::Warning,
             },
-            help: d.help.clone(),
+            help: d.help_text(),
             label: miette::LabeledSpan::new_with_span(None, (span.start.min(text.len()), len)),
             source: miette::NamedSource::new(name, text),
         }
     }
 }
 
+#[cfg(feature = "cli")]
 impl std::fmt::Display for Rendered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
     }
 }
 
+#[cfg(feature = "cli")]
 impl std::error::Error for Rendered {}
 
+#[cfg(feature = "cli")]
 impl miette::Diagnostic for Rendered {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
         Some(Box::new(&self.code))
@@ -298,6 +345,7 @@ impl crate::syntax::SyntaxError {
             message: self.to_string(),
             location: Location { source, span: self.span },
             help: self.help(),
+            suggestion: None,
             notes: Vec::new(),
         }
     }

@@ -12,14 +12,18 @@
 //!
 //! Beside the pipeline: [`text`] (normalisation and phrase matching, used by `compile` and `eval`), [`route`]
 //! (queues and business hours), [`handoff`] (the packet a person receives: redaction, identity, summary) and
-//! [`audit`] (the tamper-evident log, which depends on nothing else in the crate). [`cli`] holds one file per
+//! [`audit`] (the tamper-evident log, which depends on nothing else in the crate), with [`evidence`] turning a
+//! decision into the records that prove it, and [`cases`] running the declarative TOML cases of `handrail test`. `cli` holds one file per
 //! subcommand; `main.rs` only wires.
 //!
-//! Using it as a library: compile once, then decide each event, keeping the conversation state between them.
+//! # Embedding
+//!
+//! The crate root re-exports what an embedding program needs: [`compile_source`] or [`compile_file`] once,
+//! then [`decide`] for each event, keeping the [`ConversationState`] between them. Errors and warnings in a
+//! policy are [`Diagnostic`]s with a file, a place and help.
 //!
 //! ```
-//! use handrail::compile::{compile_source, Options};
-//! use handrail::eval::{decide, Action, ConversationState, Event};
+//! use handrail::{Action, CompileOptions, ConversationState, Event, compile_source, decide};
 //!
 //! let source = r#"
 //!     policy shop { version "1" safe_queue support }
@@ -27,7 +31,8 @@
 //!     @id("REQ-HUMAN") request human { when says human route support }
 //!     queue support { hours "24/7" }
 //! "#;
-//! let output = compile_source("shop.policy", source, &Options::default());
+//! let output = compile_source("shop.policy", source, &CompileOptions::default());
+//! assert_eq!(output.errors(), 0, "{:?}", output.diagnostics);
 //! let policy = output.policy.expect("the policy compiles");
 //!
 //! let event = Event { text: Some("Can I talk to an AGENNNT?".into()), confidence: Some(0.93), ..Event::default() };
@@ -40,13 +45,86 @@
 //! let again = Event { text: Some("hello? an agent please".into()), ..Event::default() };
 //! assert_eq!(decide(&policy, &state, &again).0.action, Action::Hold);
 //! ```
+//!
+//! # Recording a decision in the audit log
+//!
+//! [`evidence::record`] turns a decision (and the packet handed to a person) into the records that prove it,
+//! exactly as `handrail eval --audit` does; a record is durable once [`AuditLog::commit`] returns.
+//!
+//! ```
+//! use handrail::{AuditLog, ConversationState, Event, Signer, WriterOptions, builtin_default, decide, evidence};
+//!
+//! let policy = builtin_default().policy.expect("the built-in pack compiles");
+//! let dir = tempfile::tempdir()?;
+//! let signer = Signer::from_seed("example.org/log", [7; 32])?;
+//! let options = WriterOptions { origin: "example.org/log".into(), ..WriterOptions::default() };
+//! let mut log = AuditLog::open(dir.path(), signer, options)?;
+//! log.append(chrono::Utc::now(), evidence::deployed(&policy))?;
+//!
+//! let event = Event {
+//!     conversation: "c-1".into(),
+//!     text: Some("I want to talk to a person".into()),
+//!     time: Some(chrono::Utc::now()),
+//!     ..Event::default()
+//! };
+//! let (decision, next) = decide(&policy, &ConversationState::default(), &event);
+//! let stored = evidence::stored_event(&event, &decision, &next);
+//! evidence::record(&mut log, &decision, &next, stored)?;
+//! log.commit()?; // now the decision may be acted on
+//! log.close()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Verifying a log
+//!
+//! An auditor needs only the log directory and the writer's public key; [`verify()`] reports every problem it
+//! finds rather than stopping at the first.
+//!
+//! ```
+//! # use handrail::{AuditLog, Signer, WriterOptions};
+//! use handrail::{Outcome, VerifyOptions, verify};
+//! # let dir = tempfile::tempdir()?;
+//! # let signer = Signer::from_seed("example.org/log", [7; 32])?;
+//! let key = signer.verifier();
+//! # let options = WriterOptions { origin: "example.org/log".into(), ..WriterOptions::default() };
+//! # AuditLog::open(dir.path(), signer, options)?.close()?;
+//! let report = verify(dir.path(), &VerifyOptions { keys: vec![key], ..VerifyOptions::default() })?;
+//! assert_eq!(report.outcome, Outcome::Verified, "{:?}", report.problems);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+// STYLE rule 14: an item is public because an embedder needs it, not because a module is.
+#![warn(unreachable_pub)]
 
 pub mod audit;
+#[cfg(feature = "cases")]
+pub mod cases;
+/// The command line (`handrail check`, `test`, `eval`, ...), behind the default `cli` feature: an embedder turns
+/// default features off and compiles neither it nor its dependencies (clap, miette's renderer,
+/// tracing-subscriber, csv, toml, similar). Not a stable API: it is the binary's, kept here for its tests.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod cli;
 pub mod compile;
 pub mod diagnostic;
 pub mod eval;
+pub mod evidence;
 pub mod handoff;
 pub mod route;
 pub mod syntax;
 pub mod text;
+
+pub use audit::{
+    AuditError, AuditLog, Outcome, Report as VerifyReport, Signer, Verifier, VerifyOptions, WriterOptions,
+    verify,
+};
+pub use compile::policy::{Priority, ReasonCode};
+pub use compile::{
+    CompileError, Options as CompileOptions, Output as CompileOutput, Policy, ReadError, builtin_default,
+    compile_file, compile_source,
+};
+pub use diagnostic::{Diagnostic, ErrorFormat, Severity};
+pub use eval::{
+    Action, ConversationState, DecideOptions, Decision, Event, Phase, decide, decide_at, decide_with,
+};
+pub use route::Channel;

@@ -1,10 +1,8 @@
 //! The `handrail` binary: parses arguments, installs tracing (to stderr) and the diagnostic handler, dispatches
 //! to a subcommand and returns its exit code. Nothing else lives here.
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = handrail::cli::Cli::parse();
+    let cli = handrail::cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("HANDRAIL_LOG"))

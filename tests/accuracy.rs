@@ -46,7 +46,7 @@ fn score(pack: &str, files: Vec<String>, fold: &str, extra: &[&str]) -> serde_js
     let out = Command::new(env!("CARGO_BIN_EXE_handrail"))
         .current_dir(&root)
         .args(["score", "--policy", &format!("policies/{pack}/{pack}.policy")])
-        .args(["--triggers", &format!("policies/{pack}/triggers.toml"), "--json", "--fold", fold])
+        .args(["--triggers", &format!("policies/{pack}/triggers.toml"), "--format", "json", "--fold", fold])
         .args(extra)
         .args(files)
         .output()

@@ -7,9 +7,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use handrail::cli::PolicyArgs;
-use handrail::cli::test::{Report, run_file};
-use handrail::diagnostic::ErrorFormat;
+use handrail::cases::{Report, RunOptions, run_file};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -24,7 +22,7 @@ fn every_pack_passes_its_cases_and_covers_every_rule() {
             let path = entry.unwrap().path();
             // The cases are TOML; the folder also holds the written emergency messages (scored below).
             if path.extension().is_some_and(|e| e == "toml") {
-                run_file(&path, &PolicyArgs::default(), ErrorFormat::Plain, &mut report).unwrap();
+                run_file(&path, &RunOptions::default(), &mut report).unwrap();
             }
         }
         assert!(report.failures.is_empty(), "{pack}: {}", report.failures.join("\n"));
@@ -43,7 +41,7 @@ fn every_example_checks_passes_its_cases_and_decides_its_conversations() {
         let dir = root().join("examples").join(example);
         let policy = dir.join(format!("{example}.policy"));
         let mut report = Report::default();
-        run_file(&dir.join("tests.toml"), &PolicyArgs::default(), ErrorFormat::Plain, &mut report).unwrap();
+        run_file(&dir.join("tests.toml"), &RunOptions::default(), &mut report).unwrap();
         assert!(report.failures.is_empty(), "{example}: {}", report.failures.join("\n"));
         assert!(report.passed >= 3);
 

@@ -33,7 +33,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 pub use note::{Checkpoint, Signer, Verifier};
-pub use record::{PolicyRef, Retention};
+pub use record::{DecisionRecord, PolicyRef, Retention, TransferRecord};
 pub use verify::{Outcome, Problem, Report, VerifyOptions, verify};
 pub use writer::{AuditLog, Entry, Unproven, WriterOptions, read_records, write_atomically};
 

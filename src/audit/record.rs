@@ -52,46 +52,71 @@ pub struct PayloadRef {
     pub commitment: String,
 }
 
+/// A decision on one event, as recorded. `P` is where its payload is: the bytes a caller hands the writer
+/// ([`Entry`](super::Entry)), or the reference and commitment the record holds ([`PayloadRef`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord<P = PayloadRef> {
+    /// The committed event (message text and all). First, so a verifier reads it at a fixed place.
+    pub payload: P,
+    /// The conversation.
+    pub conversation: String,
+    /// The policy in force.
+    pub policy: PolicyRef,
+    /// The action.
+    pub action: String,
+    /// Reason codes.
+    pub reasons: Vec<String>,
+    /// Determining rule ids.
+    pub rules: Vec<String>,
+    /// Retention of the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+}
+
+/// A handoff packet given to a person, as recorded; `P` as in [`DecisionRecord`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransferRecord<P = PayloadRef> {
+    /// The committed packet. First, so a verifier reads it at a fixed place.
+    pub payload: P,
+    /// The conversation.
+    pub conversation: String,
+    /// The queue it went to.
+    pub queue: String,
+    /// The policy in force.
+    pub policy: PolicyRef,
+    /// Reason codes.
+    pub reasons: Vec<String>,
+    /// Determining rule ids.
+    pub rules: Vec<String>,
+    /// Retention of the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+}
+
+impl<P> DecisionRecord<P> {
+    /// The same record with its payload replaced.
+    pub fn with_payload<Q>(self, payload: Q) -> DecisionRecord<Q> {
+        let DecisionRecord { payload: _, conversation, policy, action, reasons, rules, retention } = self;
+        DecisionRecord { payload, conversation, policy, action, reasons, rules, retention }
+    }
+}
+
+impl<P> TransferRecord<P> {
+    /// The same record with its payload replaced.
+    pub fn with_payload<Q>(self, payload: Q) -> TransferRecord<Q> {
+        let TransferRecord { payload: _, conversation, queue, policy, reasons, rules, retention } = self;
+        TransferRecord { payload, conversation, queue, policy, reasons, rules, retention }
+    }
+}
+
 /// The kinds of record and their fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Body {
     /// A decision on one event.
-    Decision {
-        /// The committed event (message text and all). First, so a verifier reads it at a fixed place.
-        payload: PayloadRef,
-        /// The conversation.
-        conversation: String,
-        /// The policy in force.
-        policy: PolicyRef,
-        /// The action.
-        action: String,
-        /// Reason codes.
-        reasons: Vec<String>,
-        /// Determining rule ids.
-        rules: Vec<String>,
-        /// Retention of the payload.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        retention: Option<Retention>,
-    },
+    Decision(DecisionRecord),
     /// A handoff packet given to a person.
-    Transfer {
-        /// The committed packet. First, so a verifier reads it at a fixed place.
-        payload: PayloadRef,
-        /// The conversation.
-        conversation: String,
-        /// The queue it went to.
-        queue: String,
-        /// The policy in force.
-        policy: PolicyRef,
-        /// Reason codes.
-        reasons: Vec<String>,
-        /// Determining rule ids.
-        rules: Vec<String>,
-        /// Retention of the payload.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        retention: Option<Retention>,
-    },
+    Transfer(TransferRecord),
     /// Payloads deleted on request (a data-subject request, a legal instruction).
     Erasure {
         /// The conversation erased.
@@ -162,7 +187,27 @@ impl Body {
     /// The payload reference, for records that have one.
     pub fn payload(&self) -> Option<&PayloadRef> {
         match self {
-            Body::Decision { payload, .. } | Body::Transfer { payload, .. } => Some(payload),
+            Body::Decision(DecisionRecord { payload, .. })
+            | Body::Transfer(TransferRecord { payload, .. }) => Some(payload),
+            _ => None,
+        }
+    }
+
+    /// The conversation, for records that belong to one (decisions and transfers; an erasure names the
+    /// conversation it erased but does not belong to it).
+    pub fn conversation(&self) -> Option<&str> {
+        match self {
+            Body::Decision(DecisionRecord { conversation, .. })
+            | Body::Transfer(TransferRecord { conversation, .. }) => Some(conversation),
+            _ => None,
+        }
+    }
+
+    /// The retention of the payload, for records that have one.
+    pub fn retention(&self) -> Option<&Retention> {
+        match self {
+            Body::Decision(DecisionRecord { retention, .. })
+            | Body::Transfer(TransferRecord { retention, .. }) => retention.as_ref(),
             _ => None,
         }
     }

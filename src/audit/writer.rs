@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use super::hash::{Hash, SALT_LEN, commitment};
 use super::merkle::{CompactRange, leaf_hash};
 use super::note::{self, Checkpoint, Signer, Verifier};
-use super::record::{self, Body, PayloadRef, PolicyRef, Record, Retention};
+use super::record::{self, Body, DecisionRecord, PayloadRef, PolicyRef, Record, TransferRecord};
 use super::recovery::{self, Claim, Source, Tail};
 use super::seal::{self, Layout, Slot};
 use super::{AuditError, files};
@@ -73,51 +73,17 @@ impl Default for WriterOptions {
     }
 }
 
-/// What a caller records.
+/// What a caller records: a decision, a transfer or a deployment. The other kinds of record are the writer's
+/// own (erasure, purge, rotation, recovery), written by its methods. Decisions and transfers carry their payload
+/// as bytes, which the writer stores behind a salt and commits to in the record.
 #[derive(Debug, Clone)]
 pub enum Entry {
-    /// A decision; `payload` is the event (the customer's text and all), kept beside the chain.
-    Decision {
-        /// When.
-        time: DateTime<Utc>,
-        /// The conversation.
-        conversation: String,
-        /// The policy in force.
-        policy: PolicyRef,
-        /// The action.
-        action: String,
-        /// Reason codes.
-        reasons: Vec<String>,
-        /// Determining rule ids.
-        rules: Vec<String>,
-        /// Retention of the payload.
-        retention: Option<Retention>,
-        /// The event, committed.
-        payload: Vec<u8>,
-    },
-    /// A handoff packet given to a person.
-    Transfer {
-        /// When.
-        time: DateTime<Utc>,
-        /// The conversation.
-        conversation: String,
-        /// The queue.
-        queue: String,
-        /// The policy in force.
-        policy: PolicyRef,
-        /// Reason codes.
-        reasons: Vec<String>,
-        /// Determining rule ids.
-        rules: Vec<String>,
-        /// Retention of the payload.
-        retention: Option<Retention>,
-        /// The packet, committed.
-        payload: Vec<u8>,
-    },
+    /// A decision; its payload is the event (the customer's text and all), kept beside the chain.
+    Decision(DecisionRecord<Vec<u8>>),
+    /// A handoff packet given to a person; its payload is the packet.
+    Transfer(TransferRecord<Vec<u8>>),
     /// A policy was deployed.
     PolicyDeployed {
-        /// When.
-        time: DateTime<Utc>,
         /// The policy.
         policy: PolicyRef,
     },
@@ -439,20 +405,20 @@ impl AuditLog {
     }
 
     /// Buffers a record; it is durable, and acknowledged, at the next [`AuditLog::commit`]. Returns its seq.
-    pub fn append(&mut self, entry: Entry) -> Result<u64, AuditError> {
+    pub fn append(&mut self, time: DateTime<Utc>, entry: Entry) -> Result<u64, AuditError> {
         if let Some(why) = &self.broken {
             return Err(broken(why));
         }
-        let (time, body) = match entry {
-            Entry::Decision { time, conversation, policy, action, reasons, rules, retention, payload } => {
-                let payload = self.store(&payload)?;
-                (time, Body::Decision { conversation, policy, action, reasons, rules, retention, payload })
+        let body = match entry {
+            Entry::Decision(record) => {
+                let payload = self.store(&record.payload)?;
+                Body::Decision(record.with_payload(payload))
             }
-            Entry::Transfer { time, conversation, queue, policy, reasons, rules, retention, payload } => {
-                let payload = self.store(&payload)?;
-                (time, Body::Transfer { conversation, queue, policy, reasons, rules, retention, payload })
+            Entry::Transfer(record) => {
+                let payload = self.store(&record.payload)?;
+                Body::Transfer(record.with_payload(payload))
             }
-            Entry::PolicyDeployed { time, policy } => (time, Body::PolicyDeployed { policy }),
+            Entry::PolicyDeployed { policy } => Body::PolicyDeployed { policy },
         };
         Ok(self.push(time, body))
     }
@@ -597,12 +563,7 @@ impl AuditLog {
     /// Deletes the payloads of every record of `conversation` not already deleted, and records why. Returns
     /// the seqs whose payloads were deleted.
     pub fn erase(&mut self, conversation: &str, reason: &str) -> Result<Vec<u64>, AuditError> {
-        let seqs = self.select(|body| match body {
-            Body::Decision { conversation: c, .. } | Body::Transfer { conversation: c, .. } => {
-                c == conversation
-            }
-            _ => false,
-        })?;
+        let seqs = self.select(|body| body.conversation() == Some(conversation))?;
         if !seqs.is_empty() {
             self.push(
                 Utc::now(),
@@ -621,12 +582,8 @@ impl AuditLog {
 
     /// Deletes the payloads whose retention ended before `at` (legal holds excepted), and records it.
     pub fn purge(&mut self, at: DateTime<Utc>) -> Result<Vec<u64>, AuditError> {
-        let seqs = self.select(|body| match body {
-            Body::Decision { retention: Some(r), .. } | Body::Transfer { retention: Some(r), .. } => {
-                !r.legal_hold && r.keep_until < at
-            }
-            _ => false,
-        })?;
+        let seqs =
+            self.select(|body| body.retention().is_some_and(|r| !r.legal_hold && r.keep_until < at))?;
         if !seqs.is_empty() {
             self.push(Utc::now(), Body::RetentionPurge { at, seqs: seqs.clone() });
             self.commit()?;

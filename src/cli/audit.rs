@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::Exit;
+use super::{Exit, Format};
 use crate::audit::{self, AuditLog, Signer, Verifier, VerifyOptions, WriterOptions, files};
 
 /// Work with the tamper-evident audit log: create keys, verify a log, prove one record, erase and purge payloads.
@@ -57,7 +57,7 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = 0)]
         allow_unsigned: u64,
         /// `human` or `json`.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
+        #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// Print an inclusion proof of one record (against the latest checkpoint), or with `--since` a consistency
@@ -165,15 +165,6 @@ pub enum Command {
     },
 }
 
-/// Output format of `verify`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Lines for people.
-    Human,
-    /// One JSON object.
-    Json,
-}
-
 /// Runs `handrail audit`.
 pub fn run(args: Args) -> Exit {
     match run_command(args.command) {
@@ -249,7 +240,7 @@ fn run_command(command: Command) -> Result<Exit, Failure> {
             let report = audit::verify(&dir, &VerifyOptions { keys, trusted, allow_unsigned })?;
             match format {
                 Format::Json => out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
-                Format::Human => print_report(&report),
+                Format::Text => print_report(&report),
             }
             Ok(match report.outcome {
                 audit::Outcome::Verified => Exit::Ok,

@@ -21,7 +21,7 @@ use crate::diagnostic::ErrorFormat;
 /// `--deny-warnings`), 3 a file could not be read.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The policy files to check.
+    /// The policy files to check; `-` reads a policy from stdin.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// How to print diagnostics: `human` (snippets), `plain` (one line each) or `json` (one object per line, on
@@ -50,11 +50,18 @@ pub fn run(args: Args) -> Exit {
     let mut errors = 0;
     let mut warnings = 0;
     for file in &args.files {
-        let output = match crate::compile::compile_file(file, &args.packs.options()) {
-            Ok(output) => output,
-            Err(why) => {
-                eprintln!("error: {why}");
-                return Exit::Io;
+        let output = if file.as_os_str() == "-" {
+            match super::read_stdin() {
+                Ok(text) => crate::compile::compile_source("<stdin>", &text, &args.packs.options()),
+                Err(exit) => return exit,
+            }
+        } else {
+            match crate::compile::compile_file(file, &args.packs.options()) {
+                Ok(output) => output,
+                Err(why) => {
+                    eprintln!("error: {why}");
+                    return Exit::Io;
+                }
             }
         };
         let mut output = output;

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::{Exit, PackArgs};
+use super::{Exit, Format, PackArgs};
 use crate::compile::Policy;
 use crate::compile::policy::Target;
+use crate::compile::policy::{PeriodUnit, ShowMode};
 use crate::diagnostic::{ErrorFormat, Sources};
-use crate::syntax::ast::{ItemKind, PeriodUnit, ShowMode};
+use crate::syntax::ast::ItemKind;
 
 /// Show the effective policy: what a policy that extends packs really contains once they are merged.
 ///
@@ -29,15 +30,6 @@ pub struct Args {
     /// Where to find packs named by `extends`.
     #[command(flatten)]
     pub packs: PackArgs,
-}
-
-/// How `effective` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Sections of aligned lines.
-    Text,
-    /// One JSON object.
-    Json,
 }
 
 /// Runs `handrail effective`.
@@ -98,9 +90,9 @@ fn effective(policy: &Policy, sources: &Sources) -> serde_json::Value {
             json!({
                 "name": q.name,
                 "defined_at": from,
-                "timezone": q.timezone.name(),
-                "hours": q.hours.as_deref().unwrap_or("24/7"),
-                "closed": q.closed,
+                "timezone": q.schedule.timezone().name(),
+                "hours": q.schedule.written_hours().unwrap_or("24/7"),
+                "closed": q.schedule.written_closures(),
                 "channel": q.channel,
                 "wait": q.wait,
                 "after_hours": q.after_hours.as_ref().map(|(c, t)| json!({"channel": c, "promise": t})),

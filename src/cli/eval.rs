@@ -19,10 +19,8 @@ use std::time::{Duration, Instant};
 
 use super::{Exit, PolicyArgs};
 use crate::diagnostic::ErrorFormat;
-use crate::eval::decision::RetentionDecision;
 use crate::eval::event::{MAX_EVENT_LINE_BYTES, UNKNOWN_CONVERSATION};
 use crate::eval::{ConversationState, DecideOptions, Decision, Event};
-use crate::handoff::PiiKind;
 
 /// Decide events: JSON Lines in (one event per line), one decision per line out.
 ///
@@ -183,10 +181,7 @@ impl Audited {
         let origin = signer.verifier().name.clone();
         let options = crate::audit::WriterOptions { origin, ..crate::audit::WriterOptions::default() };
         let mut log = crate::audit::AuditLog::open(dir, signer, options)?;
-        log.append(crate::audit::Entry::PolicyDeployed {
-            time: chrono::Utc::now(),
-            policy: policy_ref(policy),
-        })?;
+        log.append(chrono::Utc::now(), crate::evidence::deployed(policy))?;
         Ok(Audited {
             log,
             pending: Vec::new(),
@@ -196,42 +191,16 @@ impl Audited {
         })
     }
 
-    /// Records a decision (and its packet's transfer), with `payload` the event as it may be stored and
-    /// `conversation` the conversation's strictest retention after it; the decision is printed once durable.
+    /// Records a decision (and its packet's transfer) through [`crate::evidence`], with `payload` the event as
+    /// it may be stored and `next` the conversation's state after it; the decision is printed once durable.
     fn record(
         &mut self,
         decision: &Decision,
-        conversation: Option<&RetentionDecision>,
+        next: &ConversationState,
         payload: Vec<u8>,
         json: String,
     ) -> Result<(), AuditFailure> {
-        let reasons = decision.reasons.iter().map(|r| r.as_str().to_string()).collect();
-        let retention = decision.retention.as_ref().map(audit_retention);
-        self.log.append(crate::audit::Entry::Decision {
-            time: decision.time,
-            conversation: decision.conversation.clone(),
-            policy: policy_ref_of(decision),
-            action: decision.action.as_str().to_string(),
-            reasons,
-            rules: decision.determining.clone(),
-            retention: retention.clone(),
-            payload,
-        })?;
-        if let Some(packet) = &decision.handoff {
-            // The packet handed to a person is itself evidence: a `transfer` record commits to it. It carries the
-            // earlier turns too, so it is kept under the strictest retention of the conversation so far.
-            self.log.append(crate::audit::Entry::Transfer {
-                time: decision.time,
-                conversation: decision.conversation.clone(),
-                queue: packet.queue.clone(),
-                policy: policy_ref_of(decision),
-                reasons: packet.reasons.clone(),
-                rules: packet.rules.clone(),
-                retention: conversation.map(audit_retention).or(retention),
-                // INVARIANT: a packet is strings, numbers and times only, so it always serialises.
-                payload: serde_json::to_vec(packet).unwrap_or_default(),
-            })?;
-        }
+        crate::evidence::record(&mut self.log, decision, next, payload)?;
         self.pending.push(json);
         self.oldest.get_or_insert_with(Instant::now);
         Ok(())
@@ -253,26 +222,6 @@ impl Audited {
         self.log.commit()?;
         self.oldest = None;
         Ok(std::mem::take(&mut self.pending))
-    }
-}
-
-fn audit_retention(r: &RetentionDecision) -> crate::audit::Retention {
-    crate::audit::Retention { class: r.class.clone(), keep_until: r.keep_until, legal_hold: r.legal_hold }
-}
-
-fn policy_ref_of(decision: &Decision) -> crate::audit::PolicyRef {
-    crate::audit::PolicyRef {
-        id: decision.policy.id.clone(),
-        version: decision.policy.version.clone(),
-        hash: decision.policy.hash.clone(),
-    }
-}
-
-fn policy_ref(policy: &crate::compile::Policy) -> crate::audit::PolicyRef {
-    crate::audit::PolicyRef {
-        id: policy.id.clone(),
-        version: policy.version.clone(),
-        hash: policy.hash.clone(),
     }
 }
 
@@ -330,38 +279,15 @@ fn decode_line(bytes: &[u8]) -> Line {
     }
 }
 
-/// The payload stored for a decision: the event with its text and customer attributes redacted of every kind the
-/// conversation's retention names. A malformed line is stored as read, redacted of every kind (which retention
-/// applies could not be decided); an over-long line is not stored at all.
+/// The payload stored for a decision ([`crate::evidence`]): the event redacted per the conversation's retention.
+/// A malformed line is stored as read, redacted of every kind; an over-long line is not stored at all.
 fn stored_payload(line: &Line, next: &ConversationState, decision: &Decision) -> Vec<u8> {
-    if !line.errors.is_empty() {
-        return crate::handoff::redact(&line.raw, &PiiKind::ALL).text.into_bytes();
-    }
-    let kinds: Vec<PiiKind> = decision
-        .retention
-        .iter()
-        .chain(next.retention.as_ref())
-        .flat_map(|r| r.redact.iter().filter_map(|k| PiiKind::parse(k)))
-        .collect();
-    let mut event = line.event.clone();
-    if !kinds.is_empty() {
-        if let Some(text) = &mut event.text {
-            *text = crate::handoff::redact(text, &kinds).text;
-        }
-        for value in event.customer.values_mut() {
-            redact_strings(value, &kinds);
-        }
-    }
-    // INVARIANT: an event is strings, numbers and times only, so it always serialises.
-    serde_json::to_vec(&event).unwrap_or_default()
-}
-
-fn redact_strings(value: &mut serde_json::Value, kinds: &[PiiKind]) {
-    match value {
-        serde_json::Value::String(s) => *s = crate::handoff::redact(s, kinds).text,
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_strings(v, kinds)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| redact_strings(v, kinds)),
-        _ => {}
+    if line.errors.is_empty() {
+        crate::evidence::stored_event(&line.event, decision, next)
+    } else if line.raw.is_empty() {
+        Vec::new()
+    } else {
+        crate::evidence::stored_unreadable(&line.raw)
     }
 }
 
@@ -490,13 +416,9 @@ pub fn run(args: Args) -> Exit {
         let json = json.unwrap_or_default();
         match audited.as_mut() {
             Some(a) => {
-                let payload = if line.raw.is_empty() && !line.errors.is_empty() {
-                    Vec::new()
-                } else {
-                    stored_payload(&line, &next_state, &decision)
-                };
+                let payload = stored_payload(&line, &next_state, &decision);
                 let committed = a
-                    .record(&decision, next_state.retention.as_ref(), payload, json)
+                    .record(&decision, &next_state, payload, json)
                     .and_then(|()| if a.due() { a.commit() } else { Ok(Vec::new()) });
                 match committed {
                     Ok(ready) => out.print(&ready),

@@ -8,13 +8,13 @@ use crate::diagnostic::{ErrorFormat, Sources};
 /// Format policy files in place, in the one canonical layout. Comments are kept where they were written.
 ///
 /// With `--check`, nothing is written: a unified diff of what would change is printed, and the exit code says
-/// whether the files are formatted.
+/// whether the files are formatted. `-` reads a policy from stdin and prints it formatted on stdout.
 ///
 /// Exit codes: 0 formatted (or, with `--check`, already formatted), 1 a file does not parse or (with `--check`)
 /// would change, 3 a file could not be read or written.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The policy files to format.
+    /// The policy files to format; `-` reads stdin and writes stdout.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Print a diff instead of writing; exit 1 if any file would change.
@@ -29,24 +29,39 @@ pub struct Args {
 pub fn run(args: Args) -> Exit {
     let mut exit = Exit::Ok;
     for path in &args.files {
-        let name = path.display().to_string();
-        let source = match std::fs::read_to_string(path) {
-            Ok(s) => s,
-            Err(e) => {
+        let stdin = path.as_os_str() == "-";
+        let name = if stdin { "<stdin>".to_string() } else { path.display().to_string() };
+        let read = if stdin {
+            super::read_stdin()
+        } else {
+            std::fs::read_to_string(path).map_err(|e| {
                 eprintln!("error: cannot read `{name}`: {e}");
-                return Exit::Io;
-            }
+                Exit::Io
+            })
+        };
+        let source = match read {
+            Ok(s) => s,
+            Err(exit) => return exit,
         };
         let formatted = match format_source(&source) {
             Ok(f) => f,
             Err(e) => {
                 let mut sources = Sources::default();
                 let id = sources.add(name, source);
-                eprint!("{}", e.to_diagnostic(id).render(&sources, args.error_format));
+                eprint!(
+                    "{}",
+                    e.to_diagnostic(id).render_coloured(&sources, args.error_format, super::colour())
+                );
                 exit = Exit::Failed;
                 continue;
             }
         };
+        if stdin && !args.check {
+            if std::io::Write::write_all(&mut std::io::stdout().lock(), formatted.as_bytes()).is_err() {
+                return Exit::Io;
+            }
+            continue;
+        }
         if formatted == source {
             continue;
         }

@@ -1,5 +1,5 @@
 //! The command-line interface: one file per subcommand, each with its `Args` (whose `///` docs are its
-//! `--help`) and a `run` that returns an [`Exit`] code. Results go to stdout, diagnostics to stderr.
+//! `--help`) and a `run` that returns an `Exit` code. Results go to stdout, diagnostics to stderr.
 
 use std::path::PathBuf;
 
@@ -49,6 +49,7 @@ pub mod effective;
 pub mod eval;
 pub mod fmt;
 pub mod score;
+pub mod shell;
 pub mod test;
 
 /// handrail: decide when a chatbot must hand a conversation to a person, and prove it.
@@ -75,6 +76,20 @@ pub enum Command {
     Test(test::Args),
     Score(score::Args),
     Audit(audit::Args),
+    Completions(shell::CompletionsArgs),
+    Man(shell::ManArgs),
+}
+
+/// Parses the command line. Only when `--version` is asked for are the built-in packs compiled, to name their
+/// hashes ([`shell::long_version`]).
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    if std::env::args_os().any(|a| a == "--version" || a == "-V") {
+        command = command.version(shell::long_version());
+    }
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// Process exit codes shared by every subcommand.
@@ -135,6 +150,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Test(args) => test::run(args),
         Command::Score(args) => score::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
     }
 }
 
@@ -196,10 +213,41 @@ impl PolicyArgs {
     }
 }
 
+/// How a subcommand prints its result: `--format text|json`, one flag name and one set of values for every
+/// subcommand that has a result to print (`--error-format` is the separate choice of how diagnostics print).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Lines for people.
+    #[default]
+    #[value(alias = "human")]
+    Text,
+    /// JSON.
+    Json,
+}
+
+/// Whether diagnostics on stderr are in colour: stderr is a terminal and `NO_COLOR` is unset or empty
+/// (<https://no-color.org>).
+pub fn colour() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Reads all of stdin as text (for a `-` argument); a read failure is reported and is exit 3.
+pub fn read_stdin() -> Result<String, Exit> {
+    let mut text = String::new();
+    match std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+        Ok(_) => Ok(text),
+        Err(e) => {
+            eprintln!("error: cannot read stdin: {e}");
+            Err(Exit::Io)
+        }
+    }
+}
+
 /// Prints a compile output's diagnostics: human and plain to stderr, JSON to stdout.
 pub fn print_diagnostics(output: &Output, format: ErrorFormat) {
     for d in &output.diagnostics {
-        let text = d.render(&output.sources, format);
+        let text = d.render_coloured(&output.sources, format, colour());
         if format == ErrorFormat::Json {
             out_raw!("{text}");
         } else {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{Exit, PolicyArgs};
+use super::{Exit, Format, PolicyArgs};
 use crate::diagnostic::ErrorFormat;
 use crate::eval::{ConversationState, Event, decide};
 
@@ -49,8 +49,11 @@ pub struct Args {
     /// List up to N misses and false alarms per trigger.
     #[arg(long, value_name = "N")]
     pub show_errors: Option<usize>,
-    /// Print the result as JSON.
-    #[arg(long)]
+    /// How to print the result: `text` (a table) or `json`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// The same as `--format json` (the flag's earlier name).
+    #[arg(long, hide = true)]
     pub json: bool,
     /// The policy.
     #[command(flatten)]
@@ -206,7 +209,7 @@ pub fn run(args: Args) -> Exit {
             return exit;
         }
     }
-    if args.json {
+    if args.json || args.format == Format::Json {
         out!("{}", serde_json::to_string_pretty(&score).unwrap_or_default());
         return Exit::Ok;
     }

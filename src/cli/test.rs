@@ -1,38 +1,19 @@
-//! `handrail test`: run declarative TOML test cases against a policy.
-//!
-//! A case file looks like this (every key but `events` is optional):
-//!
-//! ```toml
-//! policy = "../common.policy"        # relative to this file; else `--policy`, else the built-in pack
-//! clock  = "2026-01-05T15:00:00Z"    # the pinned time of events that carry none
-//!
-//! [[case]]
-//! name   = "explicit request"
-//! events = [{ text = "I want to talk to a human", confidence = 0.9 }]
-//! expect = { action = "handoff", rules = ["REQ-HUMAN"], reasons = ["explicit_request"] }
-//! ```
-//!
-//! `expect` checks the decision on the **last** event; an event may carry its own `expect` for intermediate
-//! steps. `rules` is the exact set of determining rule ids, `reasons` the exact set of reason codes, `matched`
-//! rule ids that must be among the matching rules, `not_matched` ids that must not be, `queue` the route's
-//! queue and `say` a substring of what the customer is told.
+//! `handrail test`: run declarative TOML test cases against a policy ([`crate::cases`]) and print the report.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use std::path::PathBuf;
 
 use super::{Exit, PolicyArgs};
-use crate::compile::Policy;
+use crate::cases::{CaseError, Report, RunOptions};
 use crate::diagnostic::ErrorFormat;
-use crate::eval::{ConversationState, Decision, Event};
 
 /// Run declarative test cases (TOML) against a policy and print `N passed, N failed`.
 ///
 /// Each file may name its policy (`policy = "..."`, relative to the file); otherwise `--policy`, otherwise the
 /// built-in `common` pack. Time is pinned (`clock = "..."`, default 2026-01-05T15:00:00Z, a Monday) so results
 /// never depend on when the tests run. Coverage per rule and per phrase is printed after the results.
+///
+/// In a folder, TOML files without a `[[case]]` table (a pack's `triggers.toml`) are skipped. A case with no
+/// `expect` fails: it would pass whatever the policy decided.
 ///
 /// Exit codes: 0 every case passed, 1 a case failed or a file/policy is invalid, 3 a file could not be read.
 #[derive(Debug, clap::Args)]
@@ -49,97 +30,41 @@ pub struct Args {
     /// Print passing cases too.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Run only the cases whose name contains this.
+    #[arg(long, value_name = "NAME")]
+    pub filter: Option<String>,
+    /// Also write the results as JUnit XML to this file, for CI systems.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// How to print policy errors.
     #[arg(long, value_enum, default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
 }
 
-/// The default pinned clock: a Monday afternoon (UTC), inside most business hours.
-pub const DEFAULT_CLOCK: &str = "2026-01-05T15:00:00Z";
-
-/// One case file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CaseFile {
-    /// The policy, relative to the file.
-    pub policy: Option<PathBuf>,
-    /// The pinned clock.
-    pub clock: Option<DateTime<Utc>>,
-    /// The cases.
-    #[serde(default, rename = "case")]
-    pub cases: Vec<Case>,
-}
-
-/// One case: events in, expectations out.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Case {
-    /// What it tests.
-    pub name: String,
-    /// The events, in order; each may carry its own `expect`.
-    pub events: Vec<toml::Table>,
-    /// Expectations on the decision for the last event.
-    pub expect: Option<Expect>,
-}
-
-/// What a decision must be.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Expect {
-    /// `emergency`, `handoff`, `capture`, `answer` or `hold`.
-    pub action: Option<String>,
-    /// The exact set of determining rule ids.
-    pub rules: Option<Vec<String>>,
-    /// The exact set of reason codes.
-    pub reasons: Option<Vec<String>>,
-    /// Rule ids that must be among the matching rules.
-    pub matched: Option<Vec<String>>,
-    /// Rule ids that must not match.
-    pub not_matched: Option<Vec<String>>,
-    /// The route's queue.
-    pub queue: Option<String>,
-    /// A substring of what the customer is told.
-    pub say: Option<String>,
-}
-
-/// The outcome of running case files.
-#[derive(Debug, Default)]
-pub struct Report {
-    /// Cases that passed.
-    pub passed: usize,
-    /// Failures, each `file: case: what differed`.
-    pub failures: Vec<String>,
-    /// Names of passing cases, `file: case`.
-    pub passes: Vec<String>,
-    /// Per policy (by id): rule ids determined at least once, phrases matched at least once.
-    pub coverage: BTreeMap<String, Coverage>,
-}
-
-/// What a policy's cases exercised.
-#[derive(Debug, Default)]
-pub struct Coverage {
-    /// Every rule id, with how many decisions it determined.
-    pub rules: BTreeMap<String, usize>,
-    /// Every phrase (`set: phrase`), with how many times it matched.
-    pub phrases: BTreeMap<String, usize>,
-}
-
 /// Runs `handrail test`.
 pub fn run(args: Args) -> Exit {
-    let files = match collect(&args.paths) {
-        Ok(files) => files,
+    let (files, skipped) = match crate::cases::collect(&args.paths) {
+        Ok(found) => found,
         Err(why) => {
             eprintln!("error: {why}");
             return Exit::Io;
         }
     };
+    for file in &skipped {
+        eprintln!("note: skipped `{}`: it has no `[[case]]` table", file.display());
+    }
+    let options = RunOptions {
+        policy: args.policy.policy.clone(),
+        compile: args.policy.options(),
+        filter: args.filter.clone(),
+    };
     let mut report = Report::default();
     let mut broken = false;
     for file in &files {
-        if let Err(exit) = run_file(file, &args.policy, args.error_format, &mut report) {
+        if let Err(e) = crate::cases::run_file(file, &options, &mut report) {
             broken = true;
-            if exit == Exit::Io {
-                return exit;
+            if report_error(&e, args.error_format) == Exit::Io {
+                return Exit::Io;
             }
         }
     }
@@ -147,8 +72,8 @@ pub fn run(args: Args) -> Exit {
         out!("FAIL {failure}");
     }
     if args.verbose {
-        for pass in &report.passes {
-            out!("ok   {pass}");
+        for case in report.cases.iter().filter(|c| c.failure.is_none()) {
+            out!("ok   {}: {}", case.file, case.name);
         }
     }
     for (policy, cov) in &report.coverage {
@@ -169,177 +94,35 @@ pub fn run(args: Args) -> Exit {
         }
     }
     out!("{} passed, {} failed", report.passed, report.failures.len());
+    if let Some(path) = &args.junit
+        && let Err(e) = std::fs::write(path, report.junit())
+    {
+        eprintln!("error: cannot write `{}`: {e}", path.display());
+        return Exit::Io;
+    }
     if broken || !report.failures.is_empty() { Exit::Failed } else { Exit::Ok }
 }
 
-/// Every `*.toml` under the paths, sorted.
-fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            walk(path, &mut files).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        } else if path.exists() {
-            files.push(path.clone());
-        } else {
-            return Err(format!("`{}` does not exist", path.display()));
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, files)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            files.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// Runs one case file, adding its results to `report`.
-pub fn run_file(
-    path: &Path,
-    policy_args: &PolicyArgs,
-    format: ErrorFormat,
-    report: &mut Report,
-) -> Result<(), Exit> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        eprintln!("error: cannot read `{name}`: {e}");
-        Exit::Io
-    })?;
-    let file: CaseFile = toml::from_str(&text).map_err(|e| {
-        eprintln!("error: {name}: {}", e.to_string().trim_end());
-        Exit::Failed
-    })?;
-    let policy = match &file.policy {
-        Some(p) => {
-            let relative = path.parent().map(|d| d.join(p)).unwrap_or_else(|| p.clone());
-            PolicyArgs { policy: Some(relative), ..policy_args.clone() }.load(format)?
-        }
-        None => policy_args.load(format)?,
-    };
-    let clock = file.clock.unwrap_or_else(|| {
-        DateTime::parse_from_rfc3339(DEFAULT_CLOCK).map(|t| t.to_utc()).unwrap_or_default()
-    });
-    let coverage = report.coverage.entry(policy.id.clone()).or_default();
-    for rule in &policy.rules {
-        coverage.rules.entry(rule.id.clone()).or_insert(0);
-    }
-    for phrase in &policy.phrases {
-        let set = policy.phrase_sets.get(phrase.set as usize).map(|s| s.name.as_str()).unwrap_or("?");
-        coverage.phrases.entry(format!("{set}: {}", phrase.text)).or_insert(0);
-    }
-    for case in &file.cases {
-        let label = format!("{name}: {}", case.name);
-        match run_case(&policy, case, clock, coverage) {
-            Ok(()) => {
-                report.passed += 1;
-                report.passes.push(label);
+/// Prints why a file could not be run; returns the exit code it calls for.
+fn report_error(e: &CaseError, format: ErrorFormat) -> Exit {
+    match e {
+        CaseError::Policy(output) => {
+            super::print_diagnostics(output, format);
+            if output.errors() == 0 {
+                eprintln!(
+                    "error: the policy could not be compiled, but no error was reported; this is a bug"
+                );
+                return Exit::Internal;
             }
-            Err(why) => report.failures.push(format!("{label}: {why}")),
+            Exit::Failed
+        }
+        CaseError::Read { .. } | CaseError::Missing(_) | CaseError::PolicyRead(_) => {
+            eprintln!("error: {e}");
+            Exit::Io
+        }
+        CaseError::Format { .. } => {
+            eprintln!("error: {e}");
+            Exit::Failed
         }
     }
-    Ok(())
-}
-
-fn run_case(
-    policy: &Policy,
-    case: &Case,
-    clock: DateTime<Utc>,
-    coverage: &mut Coverage,
-) -> Result<(), String> {
-    if case.events.is_empty() {
-        return Err("the case has no events".into());
-    }
-    let mut state = ConversationState::default();
-    let last = case.events.len() - 1;
-    for (i, table) in case.events.iter().enumerate() {
-        let mut table = table.clone();
-        let step_expect = match table.remove("expect") {
-            Some(v) => {
-                Some(v.try_into::<Expect>().map_err(|e| format!("event {}: bad `expect`: {e}", i + 1))?)
-            }
-            None => None,
-        };
-        let json = serde_json::to_string(&table).map_err(|e| format!("event {}: {e}", i + 1))?;
-        let mut event = Event::from_json(&json).map_err(|e| format!("event {}: {e}", i + 1))?;
-        event.time.get_or_insert(clock);
-        let (decision, next) = crate::eval::decide(policy, &state, &event);
-        state = next;
-        for id in &decision.determining {
-            *coverage.rules.entry(id.clone()).or_insert(0) += 1;
-        }
-        for hit in decision.rules.iter().flat_map(|r| &r.matches) {
-            *coverage.phrases.entry(format!("{}: {}", hit.set, hit.phrase)).or_insert(0) += 1;
-        }
-        let at = if case.events.len() > 1 { format!("event {}: ", i + 1) } else { String::new() };
-        if let Some(expect) = &step_expect {
-            check(expect, &decision).map_err(|e| format!("{at}{e}"))?;
-        }
-        if i == last
-            && let Some(expect) = &case.expect
-        {
-            check(expect, &decision).map_err(|e| format!("{at}{e}"))?;
-        }
-    }
-    Ok(())
-}
-
-/// Compares a decision with what was expected; the error says every difference.
-pub fn check(expect: &Expect, d: &Decision) -> Result<(), String> {
-    let mut problems = Vec::new();
-    if let Some(action) = &expect.action
-        && action != d.action.as_str()
-    {
-        problems.push(format!("expected action `{action}`, got `{}`", d.action.as_str()));
-    }
-    if let Some(rules) = &expect.rules {
-        let want: BTreeSet<&str> = rules.iter().map(String::as_str).collect();
-        let got: BTreeSet<&str> = d.determining.iter().map(String::as_str).collect();
-        if want != got {
-            problems.push(format!("expected determining rules {want:?}, got {got:?}"));
-        }
-    }
-    if let Some(reasons) = &expect.reasons {
-        let want: BTreeSet<&str> = reasons.iter().map(String::as_str).collect();
-        let got_owned: Vec<String> = d.reasons.iter().map(|r| r.as_str().to_string()).collect();
-        let got: BTreeSet<&str> = got_owned.iter().map(String::as_str).collect();
-        if want != got {
-            problems.push(format!("expected reasons {want:?}, got {got:?}"));
-        }
-    }
-    let matched: BTreeSet<&str> = d.rules.iter().map(|r| r.id.as_str()).collect();
-    for id in expect.matched.iter().flatten() {
-        if !matched.contains(id.as_str()) {
-            problems.push(format!("expected `{id}` to match; matching rules were {matched:?}"));
-        }
-    }
-    for id in expect.not_matched.iter().flatten() {
-        if matched.contains(id.as_str()) {
-            problems.push(format!("expected `{id}` not to match, but it did"));
-        }
-    }
-    if let Some(queue) = &expect.queue {
-        let got = d.route.as_ref().map(|r| r.queue.as_str()).unwrap_or("none");
-        if queue != got {
-            problems.push(format!("expected queue `{queue}`, got `{got}`"));
-        }
-    }
-    if let Some(say) = &expect.say {
-        let all = d.say.join(" ");
-        if !all.contains(say.as_str()) {
-            problems
-                .push(format!("expected the customer to be told something containing `{say}`, got `{all}`"));
-        }
-    }
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let context = format!("(reasons {:?}, matching rules {matched:?})", d.reasons);
-    Err(format!("{} {context}", problems.join("; ")))
 }

@@ -13,6 +13,8 @@ pub struct CompileError {
     pub location: Location,
     /// How to fix it.
     pub help: Option<String>,
+    /// The name that was probably meant, apart from `help` so a "did you mean" is never overwritten by it.
+    pub suggestion: Option<String>,
     /// Other places involved, each with a note.
     pub notes: Vec<(Location, String)>,
 }
@@ -20,7 +22,19 @@ pub struct CompileError {
 impl CompileError {
     /// A problem of `kind` at `span` in `source`.
     pub fn new(kind: CompileErrorKind, source: SourceId, span: Span) -> Self {
-        CompileError { kind, location: Location { source, span }, help: None, notes: Vec::new() }
+        CompileError {
+            kind,
+            location: Location { source, span },
+            help: None,
+            suggestion: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// A syntax error in `source`, reported through this stage's problems like every other.
+    pub fn syntax(error: crate::syntax::SyntaxError, source: SourceId) -> Self {
+        let (span, help) = (error.span, error.help());
+        CompileError { help, ..CompileError::new(CompileErrorKind::Syntax(error), source, span) }
     }
 
     /// Adds a hint.
@@ -29,12 +43,10 @@ impl CompileError {
         self
     }
 
-    /// Adds a "did you mean" hint when a candidate is close.
-    pub fn suggest<'a>(self, word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Self {
-        match crate::diagnostic::did_you_mean(word, candidates) {
-            Some(best) => self.help(format!("did you mean `{best}`?")),
-            None => self,
-        }
+    /// Adds a "did you mean" suggestion when a candidate is close (beside the help, which it does not replace).
+    pub fn suggest<'a>(mut self, word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Self {
+        self.suggestion = crate::diagnostic::did_you_mean(word, candidates).map(str::to_string);
+        self
     }
 
     /// Adds a note at another place.
@@ -56,6 +68,7 @@ impl CompileError {
             message: self.kind.to_string(),
             location: self.location.clone(),
             help: self.help.clone(),
+            suggestion: self.suggestion.clone(),
             notes: self.notes.clone(),
         }
     }
@@ -64,6 +77,10 @@ impl CompileError {
 /// The kinds of compile problem. Lints are the variants whose [`CompileErrorKind::severity`] is a warning.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CompileErrorKind {
+    /// A file (the policy or a pack it extends) could not be parsed.
+    #[error("{0}")]
+    Syntax(crate::syntax::SyntaxError),
+
     // ---- the policy as a whole -------------------------------------------------------------------------------
     /// No `policy { ... }` header.
     #[error("the file has no `policy` header")]
@@ -332,6 +349,7 @@ impl CompileErrorKind {
     pub fn code(&self) -> &'static str {
         use CompileErrorKind::*;
         match self {
+            Syntax(e) => e.code(),
             MissingHeader => "compile::missing-header",
             DuplicateHeader => "compile::duplicate-header",
             DuplicateSetting(_) => "compile::duplicate-setting",

@@ -17,48 +17,41 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use super::policy::{CompareOp, Tier};
 use crate::diagnostic::SourceId;
-use crate::syntax::ast::{self, CompareOp, Tier};
+use crate::syntax::ast;
 
-use super::build::{Builder, Def as Definition, MergedSet as Set};
 use super::error::{CompileError, CompileErrorKind as K};
+use super::merge::{Def as Definition, MergedSet as Set};
 use super::policy::{Cond, Rule};
 use crate::syntax::ast::ProximitySide;
 
-/// Runs every lint, pushing warnings into the builder.
+/// Runs every lint and returns the warnings.
 ///
 /// Only the file being compiled is linted: a pack's lints are its authors' business, shown when the pack itself
 /// is checked, and would only be noise to the person extending it.
 pub(super) fn run(
-    builder: &mut Builder,
     root: SourceId,
     defs: &[Definition<'_, ast::Rule>],
     rules: &[Rule],
     sets: &[Set],
     empty: &[bool],
     used: &HashSet<u32>,
-) {
-    let mut lints = Builder { problems: Vec::new() };
+) -> Vec<CompileError> {
+    let mut lints = Vec::new();
     let b = &mut lints;
     for def in defs {
         let r = def.node;
         if def.annotation("id").is_none() {
-            b.problems.push(
-                CompileError::new(K::MissingId(r.name.text.clone()), def.source, r.name.span).help(format!(
-                    "add `@id(\"{}\")` above it: tests and audit records key on the id",
-                    suggested_id(r)
-                )),
-            );
+            b.push(CompileError::new(K::MissingId(r.name.text.clone()), def.source, r.name.span).help(
+                format!("add `@id(\"{}\")` above it: tests and audit records key on the id", suggested_id(r)),
+            ));
         }
         let Some(rule) = rules.iter().find(|x| x.name == r.name.text) else {
             continue;
         };
         if let Some(why) = never(&rule.when, sets, empty) {
-            b.problems.push(CompileError::new(
-                K::NeverFires(rule.name.clone(), why),
-                def.source,
-                r.name.span,
-            ));
+            b.push(CompileError::new(K::NeverFires(rule.name.clone(), why), def.source, r.name.span));
         }
     }
     // A phrase "wins" for a tier only where it can fire a rule of that tier alone: not as a side of a proximity,
@@ -71,14 +64,15 @@ pub(super) fn run(
     ambiguous_routes(b, defs, rules);
     for (i, set) in sets.iter().enumerate() {
         if set.from_root && !used.contains(&(i as u32)) {
-            b.problems.push(CompileError::new(K::UnusedPhraseSet(set.name.clone()), set.source, set.span));
+            b.push(CompileError::new(K::UnusedPhraseSet(set.name.clone()), set.source, set.span));
         }
     }
-    builder.problems.extend(lints.problems.into_iter().filter(|p| p.location.source == root));
+    lints.retain(|p| p.location.source == root);
+    lints
 }
 
 fn suggested_id(r: &ast::Rule) -> String {
-    let prefix = match r.tier {
+    let prefix = match Tier::from(r.tier) {
         Tier::Emergency => "EMER",
         Tier::Request => "REQ",
         Tier::HardRoute => "HR",
@@ -184,7 +178,7 @@ fn tiers_of_sets(rules: &[Rule], sets: &[Set], tested: fn(&Cond) -> Vec<u32>) ->
 }
 
 /// Duplicate phrases, suspicious characters, and phrases shared between tiers.
-fn phrases(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
+fn phrases(b: &mut Vec<CompileError>, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
     let mut first_seen: BTreeMap<String, (u32, Tier)> = BTreeMap::new();
     let mut reported: HashSet<(u32, u32)> = HashSet::new();
     for (i, set) in sets.iter().enumerate() {
@@ -193,7 +187,7 @@ fn phrases(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
         for phrase in &set.phrases {
             let (text, src, span) = (&phrase.text, &phrase.source, &phrase.span);
             for s in crate::text::suspicious_chars(text) {
-                b.problems.push(
+                b.push(
                     CompileError::new(K::SuspiciousPhrase(text.clone(), s.description.clone()), *src, *span)
                         .help("retype the phrase: such characters make it look right but never match"),
                 );
@@ -202,11 +196,7 @@ fn phrases(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
                 continue;
             };
             if !in_set.insert(normal.clone()) {
-                b.problems.push(CompileError::new(
-                    K::DuplicatePhrase(text.clone(), set.name.clone()),
-                    *src,
-                    *span,
-                ));
+                b.push(CompileError::new(K::DuplicatePhrase(text.clone(), set.name.clone()), *src, *span));
                 continue;
             }
             let Some(tier) = tier_of_set.get(&i).copied() else {
@@ -215,7 +205,7 @@ fn phrases(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
             match first_seen.get(&normal) {
                 Some((other, other_tier)) if *other_tier != tier && reported.insert((*other, i)) => {
                     let other_name = sets.get(*other as usize).map(|s| s.name.clone()).unwrap_or_default();
-                    b.problems.push(
+                    b.push(
                         CompileError::new(
                             K::PhraseInTwoTiers {
                                 phrase: normal.clone(),
@@ -240,14 +230,14 @@ fn phrases(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
 }
 
 /// Proximities with a side that holds no phrase.
-fn proximities(b: &mut Builder, sets: &[Set], empty: &[bool]) {
+fn proximities(b: &mut Vec<CompileError>, sets: &[Set], empty: &[bool]) {
     for set in sets {
         for (p, src, span) in &set.proximities {
             for side in [&p.left, &p.right] {
                 let ProximitySide::Set(name) = side else { continue };
                 let Some(j) = sets.iter().position(|s| s.name == name.text) else { continue };
                 if empty.get(j).copied().unwrap_or(false) {
-                    b.problems.push(CompileError::new(
+                    b.push(CompileError::new(
                         K::ProximityNeverMatches(
                             crate::syntax::print::proximity(p),
                             format!("the phrase set `{}` is empty", name.text),
@@ -277,7 +267,7 @@ fn alone(c: &Cond) -> Vec<u32> {
 }
 
 /// Phrases of one common word in sets whose phrases alone can fire a rule.
-fn generic(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
+fn generic(b: &mut Vec<CompileError>, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
     for (i, set) in sets.iter().enumerate() {
         if !tier_of_set.contains_key(&(i as u32)) {
             continue;
@@ -294,7 +284,7 @@ fn generic(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
             } else {
                 continue;
             };
-            b.problems.push(
+            b.push(
                 CompileError::new(K::GenericPhrase(phrase.text.clone(), why), phrase.source, phrase.span).help(
                     "say what the customer means in a few words, or mark it `@reviewed(\"why it may stand alone\")`",
                 ),
@@ -304,7 +294,7 @@ fn generic(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
 }
 
 /// Phrases that, with `typos`, also match a phrase of a set that another tier tests.
-fn typo_collisions(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
+fn typo_collisions(b: &mut Vec<CompileError>, tier_of_set: &BTreeMap<u32, Tier>, sets: &[Set]) {
     let mut others: Vec<(usize, Tier, String, usize)> = Vec::new();
     for (j, set) in sets.iter().enumerate() {
         let Some(tier) = tier_of_set.get(&(j as u32)) else { continue };
@@ -327,7 +317,7 @@ fn typo_collisions(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[S
                     && crate::text::slip_collides(&normal, set.variation, q)
             });
             if let Some((j, other_tier, q, _)) = collision {
-                b.problems.push(
+                b.push(
                     CompileError::new(
                         K::TypoCollision {
                             phrase: p.text.clone(),
@@ -349,7 +339,7 @@ fn typo_collisions(b: &mut Builder, tier_of_set: &BTreeMap<u32, Tier>, sets: &[S
 
 /// One warning per rule that shares its tier with earlier rules routing elsewhere, none of them having a `rank`
 /// (so each pair is reported once, at the later rule).
-fn ambiguous_routes(b: &mut Builder, defs: &[Definition<'_, ast::Rule>], rules: &[Rule]) {
+fn ambiguous_routes(b: &mut Vec<CompileError>, defs: &[Definition<'_, ast::Rule>], rules: &[Rule]) {
     let compiled = |def: &Definition<'_, ast::Rule>| rules.iter().find(|r| r.name == def.node.name.text);
     for (i, def) in defs.iter().enumerate() {
         let Some(rule) = compiled(def) else { continue };
@@ -367,7 +357,7 @@ fn ambiguous_routes(b: &mut Builder, defs: &[Definition<'_, ast::Rule>], rules: 
                 1 => String::new(),
                 n => format!(" (and {} more)", n - 1),
             };
-            b.problems.push(
+            b.push(
                 CompileError::new(
                     K::AmbiguousRoute(rule.id.clone(), first.id.clone(), more),
                     def.source,
@@ -425,15 +415,15 @@ pub(crate) fn measured_generic(
 /// A built-in pack checked on its own (its id is a pack name) is not warned: it is extended, not deployed, and
 /// the warning reaches whoever extends it.
 pub(super) fn pack_queue_defaults(
-    builder: &mut Builder,
     root: SourceId,
     root_id: Option<&str>,
     extends: Option<&ast::Name>,
     queues: &[Definition<'_, ast::Queue>],
-) {
-    let Some(extends) = extends else { return };
+) -> Vec<CompileError> {
+    let mut lints = Vec::new();
+    let Some(extends) = extends else { return lints };
     if root_id.is_some_and(|id| super::packs::BUILTIN.iter().any(|(name, _, _)| *name == id)) {
-        return;
+        return lints;
     }
     for def in queues.iter().filter(|d| d.source != root) {
         let q = def.node;
@@ -447,7 +437,7 @@ pub(super) fn pack_queue_defaults(
         });
         if always && live {
             let pack = def.pack.unwrap_or(extends.text.as_str()).to_string();
-            builder.problems.push(
+            lints.push(
                 CompileError::new(K::PackQueueDefault(q.name.text.clone(), pack), root, extends.span)
                     .help(format!(
                         "redefine `queue {} {{ hours \"...\" channel ... after_hours ... }}` in this policy with your own \
@@ -458,4 +448,5 @@ pub(super) fn pack_queue_defaults(
             );
         }
     }
+    lints
 }

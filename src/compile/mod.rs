@@ -7,10 +7,16 @@
 //! Hands on: a [`Policy`] that `eval` runs and cannot fail on, plus [`Diagnostic`]s for `check` to render.
 
 mod build;
+mod conditions;
 mod error;
 mod lint;
+mod load;
+mod lower;
+mod merge;
 pub mod packs;
+mod phrases;
 pub mod policy;
+mod queues;
 
 use std::path::{Path, PathBuf};
 
@@ -62,13 +68,12 @@ impl Output {
 pub fn compile_source(name: &str, text: &str, options: &Options) -> Output {
     let mut sources = Sources::default();
     let root = sources.add(name, text);
-    let mut diagnostics = Vec::new();
-    let Some(layers) = build::load_chain(&mut sources, root, options, &mut diagnostics) else {
-        return Output { policy: None, diagnostics, sources };
-    };
-    let mut builder = build::Builder { problems: Vec::new() };
-    let policy = builder.build(&layers, &sources);
-    diagnostics.extend(builder.problems.iter().map(CompileError::to_diagnostic));
+    // One sink for the stage: loading, merging, lowering and the lints all report into it.
+    let mut problems = build::Builder { problems: Vec::new() };
+    let policy = load::load_chain(&mut sources, root, options, &mut problems)
+        .and_then(|layers| problems.build(&layers, &sources));
+    let mut diagnostics: Vec<Diagnostic> =
+        problems.problems.iter().map(CompileError::to_diagnostic).collect();
     // Reported in reading order: by file (the local one first), then by position.
     diagnostics.sort_by_key(|d| (d.location.source, d.location.span.start));
     Output { policy, diagnostics, sources }
@@ -80,9 +85,21 @@ pub fn generic_phrases(policy: &Policy, negatives: &[String], max_share: f64) ->
     lint::measured_generic(policy, negatives, max_share).iter().map(CompileError::to_diagnostic).collect()
 }
 
-/// Compiles a policy file. An unreadable file is an `Err` with the reason in words.
-pub fn compile_file(path: &Path, options: &Options) -> Result<Output, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+/// A policy file that could not be read (problems in a file that was read are [`Output::diagnostics`]).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read `{}`: {source}", path.display())]
+pub struct ReadError {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Compiles a policy file.
+pub fn compile_file(path: &Path, options: &Options) -> Result<Output, ReadError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ReadError { path: path.to_path_buf(), source })?;
     let mut options = options.clone();
     // A pack beside the policy (or in a `policies/` folder above it) is found without `--packs`.
     if let Some(dir) = path.parent() {

@@ -31,7 +31,7 @@ pub struct FoundPack {
 }
 
 /// Looks a pack up by name. `Err` carries an I/O problem reading a file that exists.
-pub fn find(name: &str, dirs: &[PathBuf]) -> Result<Option<FoundPack>, String> {
+pub fn find(name: &str, dirs: &[PathBuf]) -> Result<Option<FoundPack>, super::ReadError> {
     for dir in dirs {
         for candidate in [dir.join(format!("{name}.policy")), dir.join(name).join(format!("{name}.policy"))] {
             if candidate.is_file() {
@@ -64,8 +64,8 @@ pub fn known_names(dirs: &[PathBuf]) -> Vec<String> {
     names
 }
 
-fn read(path: &Path) -> Result<FoundPack, String> {
+fn read(path: &Path) -> Result<FoundPack, super::ReadError> {
     std::fs::read_to_string(path)
         .map(|text| FoundPack { name: path.display().to_string(), text })
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+        .map_err(|source| super::ReadError { path: path.to_path_buf(), source })
 }

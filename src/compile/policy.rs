@@ -1,7 +1,7 @@
 //! The compiled policy: what `eval` runs. Names are resolved to indices, phrases are in one automaton, rules are
 //! sorted by precedence, and nothing here can fail to evaluate.
 
-use crate::syntax::ast::{CompareOp, NegationMode, ShowMode, Tier};
+use crate::syntax::ast;
 use crate::text::Matcher;
 
 /// A compiled policy, ready for [`crate::eval::decide`].
@@ -38,6 +38,34 @@ pub struct Policy {
     pub queues: Vec<Queue>,
     /// The files compiled, pack first.
     pub files: Vec<String>,
+    /// What the engine says and assumes where the language has no words for it yet.
+    pub conventions: Conventions,
+}
+
+/// Customer-facing sentences and priority rules the evaluator applies, held by the policy (issue 12: policy
+/// does not hide in the engine). The compiler sets the defaults; an embedder may change them on its `Policy`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conventions {
+    /// Told a customer who is already waiting for a person and asks again; `{queue}` is the queue's name.
+    pub waiting: String,
+    /// Told when a route names a queue the policy lacks (the compiler rules this out; it is the safe answer).
+    pub unknown_queue: String,
+    /// Customers whose `tier` attribute is one of these are routed at `high` priority at least.
+    pub priority_tiers: Vec<String>,
+    /// Above this frustration score a handoff is `high` priority at least, unless the fallback sets its own
+    /// `frustration above`.
+    pub upset_above: f64,
+}
+
+impl Default for Conventions {
+    fn default() -> Self {
+        Conventions {
+            waiting: "You're in the queue for {queue}; a person will pick up this conversation with everything you've written so far.".into(),
+            unknown_queue: "We've passed on your message and someone will get back to you.".into(),
+            priority_tiers: vec!["vip".into()],
+            upset_above: 0.7,
+        }
+    }
 }
 
 impl Policy {
@@ -275,6 +303,21 @@ pub enum Literal {
     List(Vec<Literal>),
 }
 
+/// A literal as the author writes it: `"vip"`, `3`, `true`, `["gold", "vip"]`.
+impl std::fmt::Display for Literal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Literal::Number(n) => write!(f, "{n}"),
+            Literal::Text(t) => f.write_str(&crate::syntax::print::quote(t)),
+            Literal::Bool(b) => write!(f, "{b}"),
+            Literal::List(items) => {
+                let items: Vec<String> = items.iter().map(ToString::to_string).collect();
+                write!(f, "[{}]", items.join(", "))
+            }
+        }
+    }
+}
+
 /// Numeric fields of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NumberField {
@@ -317,6 +360,18 @@ pub enum TextField {
     Page,
     /// `Mon` to `Sun` in the policy's time zone.
     Weekday,
+}
+
+impl TextField {
+    /// The field's name in the policy language.
+    pub fn name(self) -> &'static str {
+        match self {
+            TextField::Feedback => "feedback",
+            TextField::Channel => "channel",
+            TextField::Page => "page",
+            TextField::Weekday => "weekday",
+        }
+    }
 }
 
 /// The confidence fallback's settings.
@@ -365,9 +420,9 @@ pub struct Retention {
     /// When it applies (`Cond::True` for a default class).
     pub when: Cond,
     /// How long, in days, months or years.
-    pub keep: (u32, crate::syntax::ast::PeriodUnit),
+    pub keep: (u32, PeriodUnit),
     /// Fields redacted before storing or transferring.
-    pub redact: Vec<String>,
+    pub redact: Vec<crate::handoff::PiiKind>,
     /// Never purge.
     pub legal_hold: bool,
     /// `@cite`.
@@ -379,18 +434,12 @@ pub struct Retention {
 pub struct Queue {
     /// Its name.
     pub name: String,
-    /// Its time zone.
-    pub timezone: chrono_tz::Tz,
-    /// Weekly hours as written (`None`: always open).
-    pub hours: Option<String>,
-    /// Closures as written.
-    pub closed: Vec<String>,
     /// Channel while open.
-    pub channel: String,
+    pub channel: crate::route::Channel,
     /// Honest wait text while open.
     pub wait: Option<String>,
     /// Channel and promise template when closed.
-    pub after_hours: Option<(String, String)>,
+    pub after_hours: Option<(crate::route::Channel, String)>,
     /// Follow-up delay after the next opening, in minutes.
     pub follow_up_minutes: u32,
     /// Skill.
@@ -401,5 +450,128 @@ pub struct Queue {
     pub schedule: crate::route::Schedule,
 }
 
-/// The channels a queue may use.
-pub const CHANNELS: [&str; 4] = ["live_chat", "ticket", "email", "callback"];
+// The compiled policy's own vocabulary: the same words as the parser's AST, so that `eval` and everything after
+// the compiler never see the AST (issue 12). Each is converted from its AST twin once, in `compile`.
+macro_rules! lowered_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident),* $(,)? }) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($(#[$vmeta])* $variant),*
+        }
+
+        impl From<ast::$name> for $name {
+            fn from(x: ast::$name) -> Self {
+                match x {
+                    $(ast::$name::$variant => $name::$variant),*
+                }
+            }
+        }
+    };
+}
+
+lowered_enum! {
+    /// The four rule tiers, highest precedence first.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    Tier {
+        /// `emergency`.
+        Emergency,
+        /// `request`: an explicit request for a person.
+        Request,
+        /// `hard_route`: a topic the bot must never answer.
+        HardRoute,
+        /// `escalate`: topic and business rules.
+        Escalate,
+    }
+}
+
+impl Tier {
+    /// The keyword that introduces a rule of this tier.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Tier::Emergency => "emergency",
+            Tier::Request => "request",
+            Tier::HardRoute => "hard_route",
+            Tier::Escalate => "escalate",
+        }
+    }
+}
+
+lowered_enum! {
+    /// A comparison operator.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    CompareOp {
+        /// `==`.
+        Eq,
+        /// `!=`.
+        Ne,
+        /// `<`.
+        Lt,
+        /// `<=`.
+        Le,
+        /// `>`.
+        Gt,
+        /// `>=`.
+        Ge,
+        /// `in`: the field's value is one of a list.
+        In,
+        /// `has`: the field is a list containing the value.
+        Has,
+        /// `starts_with`: the field is text starting with the value.
+        StartsWith,
+    }
+}
+
+impl CompareOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "==",
+            CompareOp::Ne => "!=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+            CompareOp::In => "in",
+            CompareOp::Has => "has",
+            CompareOp::StartsWith => "starts_with",
+        }
+    }
+}
+
+lowered_enum! {
+    /// Whether negation stops a rule.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    NegationMode {
+        /// "I don't need an agent" does not match.
+        Respected,
+        /// Negation is ignored: the phrase matches anyway.
+        Ignored,
+    }
+}
+
+lowered_enum! {
+    /// When a disclaimer is shown.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+    #[serde(rename_all = "snake_case")]
+    ShowMode {
+        /// Once per conversation.
+        Once,
+        /// Every time it applies.
+        Always,
+        /// On the first message of a conversation.
+        FirstMessage,
+    }
+}
+
+lowered_enum! {
+    /// The unit of a retention period.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    PeriodUnit {
+        /// Days.
+        Days,
+        /// Calendar months.
+        Months,
+        /// Calendar years.
+        Years,
+    }
+}

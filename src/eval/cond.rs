@@ -2,8 +2,8 @@
 
 use chrono::{Datelike, Timelike};
 
+use crate::compile::policy::{CompareOp, NegationMode};
 use crate::compile::policy::{Cond, Literal, NumberField, Policy, TextField};
-use crate::syntax::ast::{CompareOp, NegationMode};
 use crate::text::Hit;
 
 use super::event::Event;
@@ -23,7 +23,7 @@ pub(super) struct Facts<'a> {
 
 impl Facts<'_> {
     /// Whether a phrase of `set` occurs, honouring negation as the rule asks.
-    pub fn says(&self, set: u32, negation: NegationMode) -> bool {
+    pub(super) fn says(&self, set: u32, negation: NegationMode) -> bool {
         self.hits.iter().any(|h| {
             self.policy.matcher.counts_for(h.set, set) && (negation == NegationMode::Ignored || !h.negated)
         })
@@ -125,6 +125,76 @@ fn compare_json(v: &serde_json::Value, op: CompareOp, lit: &Literal) -> bool {
     }
 }
 
+/// Text as the author writes it, quoted.
+fn quote_text(text: &str) -> String {
+    crate::syntax::print::quote(text)
+}
+
+/// The right-hand side of a text comparison as written: one quoted value, or a list after `in`.
+fn texts(op: CompareOp, values: &[String]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| quote_text(v)).collect();
+    match (op, quoted.as_slice()) {
+        (CompareOp::In, _) | (_, []) => format!("[{}]", quoted.join(", ")),
+        (_, [one]) => one.clone(),
+        _ => format!("[{}]", quoted.join(", ")),
+    }
+}
+
+/// The fallback in words, as a trace of its own (it is a tier, though not a rule): each clause the policy sets,
+/// with the signal it compared and the outcome, e.g. `confidence below 0.45 [yes: 0.31]`. It matched when one of
+/// its reasons is among the decision's, and determined the action when its reason comes first.
+pub(super) fn explain_fallback(
+    fallback: &crate::compile::policy::Fallback,
+    signals: &super::decision::Signals,
+    reasons: &[crate::compile::policy::ReasonCode],
+) -> super::decision::RuleTrace {
+    use crate::compile::policy::ReasonCode as R;
+    let mark = |ok: bool| if ok { "yes" } else { "no" };
+    let given = |reason: R| reasons.contains(&reason);
+    let number = |x: Option<f64>| x.map_or_else(|| "absent".to_string(), |x| x.to_string());
+    let mut clauses = Vec::new();
+    if let Some(t) = fallback.weak_below {
+        clauses.push(format!(
+            "confidence below {t} [{}: {}]",
+            mark(given(R::LowConfidence)),
+            number(signals.confidence)
+        ));
+    }
+    if let Some(t) = fallback.handoff_below {
+        let below = signals.confidence.is_some_and(|c| c < t);
+        clauses.push(format!("handoff below {t} [{}: {}]", mark(below), number(signals.confidence)));
+    }
+    if let Some(n) = fallback.strikes {
+        clauses.push(format!("strikes {n} [{}: {}]", mark(given(R::RepeatedFailure)), signals.strikes));
+    }
+    if let Some(t) = fallback.frustration_above {
+        clauses.push(format!(
+            "frustration above {t} [{}: {}]",
+            mark(given(R::Frustration)),
+            signals.frustration
+        ));
+    }
+    if let Some(t) = fallback.rephrase_above {
+        clauses.push(format!(
+            "rephrase above {t} [{}: {}]",
+            mark(given(R::Rephrase)),
+            number(signals.rephrase)
+        ));
+    }
+    if fallback.dissatisfied_phrases.is_some() || given(R::Feedback) {
+        clauses.push(format!("dissatisfied or thumbs down [{}]", mark(given(R::Feedback))));
+    }
+    let ours = [R::LowConfidence, R::RepeatedFailure, R::Rephrase, R::Frustration, R::Feedback];
+    let matched = reasons.iter().any(|r| ours.contains(r));
+    super::decision::RuleTrace {
+        id: "fallback".into(),
+        tier: "fallback",
+        matched,
+        determining: reasons.first().is_some_and(|r| ours.contains(r)),
+        why: if clauses.is_empty() { "no clause set [no]".into() } else { clauses.join("; ") },
+    }
+}
+
 /// The condition in words, each test followed by its outcome: `says human_request [yes: "agent" at 10..15]`.
 pub(super) fn explain(c: &Cond, facts: &Facts<'_>, negation: NegationMode, text: &str) -> String {
     let policy = facts.policy;
@@ -181,25 +251,38 @@ pub(super) fn explain(c: &Cond, facts: &Facts<'_>, negation: NegationMode, text:
         }
         Cond::NumberIn(field, values) => {
             let actual = facts.number(*field).map(|x| x.to_string()).unwrap_or_else(|| "absent".into());
-            format!("{} in {values:?} [{}: {actual}]", field.name(), mark(holds(c, facts, negation)))
+            let values: Vec<String> = values.iter().map(ToString::to_string).collect();
+            format!(
+                "{} in [{}] [{}: {actual}]",
+                field.name(),
+                values.join(", "),
+                mark(holds(c, facts, negation))
+            )
         }
         Cond::Text(field, op, values) => {
-            let actual = facts.text(*field).unwrap_or_else(|| "absent".into());
-            format!("{field:?} {} {values:?} [{}: {actual}]", op.symbol(), mark(holds(c, facts, negation)))
-                .to_lowercase()
+            let actual = facts.text(*field).map_or_else(|| "absent".into(), |t| quote_text(&t));
+            format!(
+                "{} {} {} [{}: {actual}]",
+                field.name(),
+                op.symbol(),
+                texts(*op, values),
+                mark(holds(c, facts, negation))
+            )
         }
         Cond::Intent(op, values) => {
+            let actual: Vec<String> = facts.event.intents.iter().map(|i| quote_text(i)).collect();
             format!(
-                "intent {} {values:?} [{}: {:?}]",
+                "intent {} {} [{}: {}]",
                 op.symbol(),
+                texts(*op, values),
                 mark(holds(c, facts, negation)),
-                facts.event.intents
+                if actual.is_empty() { "none".to_string() } else { actual.join(", ") }
             )
         }
         Cond::Customer(attr, op, lit) => {
             let actual =
                 facts.event.customer.get(attr).map(|v| v.to_string()).unwrap_or_else(|| "absent".into());
-            format!("customer.{attr} {} {lit:?} [{}: {actual}]", op.symbol(), mark(holds(c, facts, negation)))
+            format!("customer.{attr} {} {lit} [{}: {actual}]", op.symbol(), mark(holds(c, facts, negation)))
         }
     }
 }

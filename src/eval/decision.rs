@@ -138,7 +138,7 @@ pub struct Route {
     /// Its priority.
     pub priority: Priority,
     /// `live_chat`, `ticket`, `email` or `callback`.
-    pub channel: String,
+    pub channel: crate::route::Channel,
     /// The skill of the queue's agents.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skill: Option<String>,
@@ -158,7 +158,7 @@ impl Route {
     /// Whether a person joins this conversation now: the queue is open and staffed **and** its channel is live
     /// chat. An open callback, ticket or email queue is an honest `capture`, never a "connecting you now".
     pub fn live(&self) -> bool {
-        self.open_now && self.channel == "live_chat"
+        self.open_now && self.channel == crate::route::Channel::LiveChat
     }
 }
 
@@ -178,9 +178,9 @@ pub struct RetentionDecision {
     pub class: String,
     /// Keep until (UTC date), unless on legal hold.
     pub keep_until: DateTime<Utc>,
-    /// Fields to redact before storing or transferring.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub redact: Vec<String>,
+    /// The kinds of personal data to redact before storing or transferring, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<crate::handoff::PiiKind>,
     /// Never purge.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub legal_hold: bool,
@@ -201,11 +201,30 @@ impl RetentionDecision {
         let b_wins =
             (b.legal_hold && !a.legal_hold) || (b.legal_hold == a.legal_hold && b.keep_until > a.keep_until);
         let mut out = if b_wins { b.clone() } else { a.clone() };
-        out.redact = a.redact.iter().chain(&b.redact).cloned().collect();
-        out.redact.sort();
+        out.redact = a.redact.iter().chain(&b.redact).copied().collect();
+        out.redact.sort_by_key(|k| k.name());
         out.redact.dedup();
         out.legal_hold = a.legal_hold || b.legal_hold;
         Some(out)
+    }
+}
+
+/// What the audit record keeps of a retention: the class and the date (the redactions were applied before the
+/// payload was stored, so the record does not repeat them).
+impl From<&RetentionDecision> for crate::audit::Retention {
+    fn from(r: &RetentionDecision) -> Self {
+        crate::audit::Retention { class: r.class.clone(), keep_until: r.keep_until, legal_hold: r.legal_hold }
+    }
+}
+
+/// What the handoff packet says of a retention (the `handoff` module depends on nothing, so it has its own).
+impl From<&RetentionDecision> for crate::handoff::PacketRetention {
+    fn from(r: &RetentionDecision) -> Self {
+        crate::handoff::PacketRetention {
+            class: r.class.clone(),
+            keep_until: r.keep_until,
+            redact: r.redact.iter().map(|k| k.name().to_string()).collect(),
+        }
     }
 }
 
@@ -215,7 +234,8 @@ pub struct Signals {
     /// The bot's confidence, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
-    /// Failures in a row after this event.
+    /// Failures in a row, this event's included: what the fallback compared with its `strikes` (an escalation
+    /// then resets the conversation's count, in the state).
     pub strikes: u32,
     /// The frustration score, 0 to 1.
     pub frustration: f64,
@@ -224,16 +244,9 @@ pub struct Signals {
     pub rephrase: Option<f64>,
 }
 
-/// The policy that decided.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PolicyRef {
-    /// Its id.
-    pub id: String,
-    /// Its version.
-    pub version: String,
-    /// Its content hash.
-    pub hash: String,
-}
+/// The policy that decided: the audit log's own reference type, so a decision and its record name the policy
+/// the same way (issue 12: one fact, one type).
+pub use crate::audit::PolicyRef;
 
 /// Why a rule did or did not fire.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -71,7 +71,7 @@ fn to_safe_queue(
         rules: Vec::new(),
         queue: &route.queue,
         priority: route.priority.as_str(),
-        channel: &route.channel,
+        channel: route.channel.name(),
         transcript: &transcript.transcript,
         strikes: state.strikes,
         supplied: &event.customer,

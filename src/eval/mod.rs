@@ -21,8 +21,8 @@ use chrono::{DateTime, Months, Utc};
 pub use decision::{Action, Decision};
 pub use event::{ConversationState, Decoded, Event, EventKind, Feedback, Phase, decode};
 
+use crate::compile::policy::{NegationMode, PeriodUnit, ShowMode, Tier};
 use crate::compile::policy::{Policy, Priority, ReasonCode, Rule, Target};
-use crate::syntax::ast::{NegationMode, PeriodUnit, ShowMode, Tier};
 use cond::Facts;
 use decision::*;
 
@@ -57,6 +57,22 @@ pub fn decide_with(
             fail_safe(policy, state, event, vec!["internal error while evaluating; this is a bug".into()])
         }
     }
+}
+
+/// [`decide_with`] at an explicit time: `now` stands for the clock when the event carries no `time`, so the
+/// result depends on nothing but the arguments (replays and tests pin it).
+pub fn decide_at(
+    policy: &Policy,
+    state: &ConversationState,
+    event: &Event,
+    now: DateTime<Utc>,
+    options: DecideOptions,
+) -> (Decision, ConversationState) {
+    if event.time.is_some() {
+        return decide_with(policy, state, event, options);
+    }
+    let event = Event { time: Some(now), ..event.clone() };
+    decide_with(policy, state, &event, options)
 }
 
 /// The decision for an event that could not be evaluated: the emergency response when what can be read of it is
@@ -175,7 +191,7 @@ fn evaluate(
                 determining.push(rule.id.clone());
             }
             let queue = state.queue.clone().unwrap_or_else(|| policy.safe_queue.clone());
-            say.push(format!("You're in the queue for {queue}; a person will pick up this conversation with everything you've written so far."));
+            say.push(policy.conventions.waiting.replace("{queue}", &queue));
             Action::Hold
         }
         (_, Some(rule)) if rule.tier == Tier::Emergency => {
@@ -263,6 +279,8 @@ fn evaluate(
         }
         _ => None,
     };
+    // The strikes the fallback looked at (an escalation then resets the conversation's count).
+    let signals = Signals { confidence: event.confidence, strikes: strikes_before, frustration, rephrase };
     let explain = options.explain.then(|| {
         policy
             .rules
@@ -275,6 +293,7 @@ fn evaluate(
                 determining: determining.contains(&rule.id),
                 why: cond::explain(&rule.when, &facts, rule.negation, text),
             })
+            .chain(std::iter::once(cond::explain_fallback(&policy.fallback, &signals, &reasons)))
             .collect()
     });
     let decision = Decision {
@@ -289,7 +308,7 @@ fn evaluate(
         say,
         disclaimers,
         retention,
-        signals: Signals { confidence: event.confidence, strikes: next.strikes, frustration, rephrase },
+        signals,
         state: next.phase,
         policy: policy_ref(policy),
         handoff,
@@ -404,8 +423,10 @@ fn resolve(policy: &Policy, target: Option<&Target>, event: &Event, time: DateTi
 }
 
 /// Where a handoff goes: the queue's hours and staffing decide live chat or an honest promise
-/// ([`crate::route`]). Priority is the rule's, raised to `high` for a customer whose `tier` is `vip` or whose
-/// frustration is above the fallback's threshold (0.7 when the policy sets none).
+/// ([`crate::route`]). Priority is the rule's, raised to `high` for a customer whose `tier` is one of the
+/// policy's priority tiers or whose frustration is above the fallback's threshold ([`Conventions`] otherwise).
+///
+/// [`Conventions`]: crate::compile::policy::Conventions
 fn route_to(
     policy: &Policy,
     queue: &str,
@@ -414,8 +435,9 @@ fn route_to(
     time: DateTime<Utc>,
     frustration: f64,
 ) -> Route {
-    let vip = event.customer.get("tier").and_then(|t| t.as_str()) == Some("vip");
-    let upset = frustration > policy.fallback.frustration_above.unwrap_or(0.7);
+    let tier = event.customer.get("tier").and_then(|t| t.as_str());
+    let vip = tier.is_some_and(|t| policy.conventions.priority_tiers.iter().any(|v| v == t));
+    let upset = frustration > policy.fallback.frustration_above.unwrap_or(policy.conventions.upset_above);
     let priority = if vip || upset { priority.max(Priority::High) } else { priority };
     let staffed = event.agents_online.as_ref().and_then(|m| m.get(queue).copied());
     let Some(q) = policy.queue(queue) else {
@@ -424,20 +446,20 @@ fn route_to(
         return Route {
             queue: queue.to_string(),
             priority,
-            channel: "ticket".into(),
+            channel: crate::route::Channel::Ticket,
             skill: None,
             open_now: false,
             wait: None,
             follow_up_by: None,
-            message: "We've passed on your message and someone will get back to you.".into(),
+            message: policy.conventions.unknown_queue.clone(),
         };
     };
     let plan = crate::route::QueuePlan {
         name: &q.name,
         schedule: &q.schedule,
-        channel: &q.channel,
+        channel: q.channel,
         wait: q.wait.as_deref(),
-        after_hours: q.after_hours.as_ref().map(|(c, t)| (c.as_str(), t.as_str())),
+        after_hours: q.after_hours.as_ref().map(|(c, t)| (*c, t.as_str())),
         follow_up_minutes: q.follow_up_minutes,
         phone: q.phone.as_deref(),
     };
@@ -466,9 +488,7 @@ fn packet(
     retention: Option<&RetentionDecision>,
 ) -> crate::handoff::Packet {
     let code = |r: &ReasonCode| r.as_str().to_string();
-    let redact: Vec<crate::handoff::PiiKind> = retention
-        .map(|r| r.redact.iter().filter_map(|k| crate::handoff::PiiKind::parse(k)).collect())
-        .unwrap_or_default();
+    let redact: Vec<crate::handoff::PiiKind> = retention.map(|r| r.redact.clone()).unwrap_or_default();
     crate::handoff::build(crate::handoff::PacketInput {
         conversation: &event.conversation,
         time,
@@ -476,16 +496,12 @@ fn packet(
         rules: rules.to_vec(),
         queue: &route.queue,
         priority: route.priority.as_str(),
-        channel: &route.channel,
+        channel: route.channel.name(),
         transcript: &state.transcript,
         strikes: state.strikes,
         supplied: &event.customer,
         redact: &redact,
-        retention: retention.map(|r| crate::handoff::PacketRetention {
-            class: r.class.clone(),
-            keep_until: r.keep_until,
-            redact: r.redact.clone(),
-        }),
+        retention: retention.map(crate::handoff::PacketRetention::from),
     })
 }
 
@@ -538,13 +554,13 @@ fn disclaimers(
 /// The strictest matching retention class: the longest period (legal hold beats any), redactions united.
 fn retention(policy: &Policy, facts: &Facts<'_>, time: DateTime<Utc>) -> Option<RetentionDecision> {
     let mut best: Option<RetentionDecision> = None;
-    let mut redact: Vec<String> = Vec::new();
+    let mut redact: Vec<crate::handoff::PiiKind> = Vec::new();
     let mut hold = false;
     for r in &policy.retention {
         if !cond::holds(&r.when, facts, NegationMode::Respected) {
             continue;
         }
-        redact.extend(r.redact.iter().cloned());
+        redact.extend(r.redact.iter().copied());
         hold |= r.legal_hold;
         let until = keep_until(time, r.keep);
         let stricter = match &best {
@@ -560,7 +576,8 @@ fn retention(policy: &Policy, facts: &Facts<'_>, time: DateTime<Utc>) -> Option<
             });
         }
     }
-    redact.sort();
+    // By name, as the decision lists them.
+    redact.sort_by_key(|k| k.name());
     redact.dedup();
     best.map(|b| RetentionDecision { redact, legal_hold: hold, ..b })
 }

@@ -1,7 +1,7 @@
 //! Beside the pipeline, `handoff`: the packet a person receives when the bot steps aside, so the customer never
 //! repeats themselves.
 //!
-//! - [`redact`]: personal data found by hand-written scanners (email, phone, US SSN, Luhn-checked card numbers,
+//! - [`redact`](mod@redact): personal data found by hand-written scanners (email, phone, US SSN, Luhn-checked card numbers,
 //!   dates of birth, account and record numbers) and replaced by typed markers, per the matching `retain` rule.
 //! - [`packet`]: the transcript (redacted), identity and references found or supplied, a short extractive
 //!   summary (what the customer wants, what was tried, why it escalated) and the typed reason.

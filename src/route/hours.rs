@@ -51,6 +51,8 @@ pub struct Schedule {
     windows: Vec<Window>,
     always: bool,
     closures: Vec<Closure>,
+    /// The hours and closures as the author wrote them, for showing the policy back (`handrail effective`).
+    written: (Option<String>, Vec<String>),
 }
 
 const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -108,13 +110,15 @@ fn time_range(word: &str, offset: usize) -> Result<(NaiveTime, NaiveTime), Hours
 impl Schedule {
     /// A queue that is always open.
     pub fn always(tz: Tz) -> Schedule {
-        Schedule { tz, windows: Vec::new(), always: true, closures: Vec::new() }
+        Schedule { tz, windows: Vec::new(), always: true, closures: Vec::new(), written: (None, Vec::new()) }
     }
 
     /// Parses weekly hours (`None`: always open) and closures, in zone `tz`. The error says which string is
     /// wrong: `usize::MAX` for the hours, else the index of the closure.
     pub fn parse(tz: Tz, hours: Option<&str>, closed: &[String]) -> Result<Schedule, (usize, HoursError)> {
-        let mut s = Schedule { tz, windows: Vec::new(), always: hours.is_none(), closures: Vec::new() };
+        let written = (hours.map(str::to_string), closed.to_vec());
+        let mut s =
+            Schedule { tz, windows: Vec::new(), always: hours.is_none(), closures: Vec::new(), written };
         if let Some(hours) = hours {
             s.parse_hours(hours).map_err(|e| (usize::MAX, e))?;
         }
@@ -182,6 +186,16 @@ impl Schedule {
             offset += group.len() + 1;
         }
         Ok(())
+    }
+
+    /// The weekly hours as written (`None`: always open).
+    pub fn written_hours(&self) -> Option<&str> {
+        self.written.0.as_deref()
+    }
+
+    /// The closures as written.
+    pub fn written_closures(&self) -> &[String] {
+        &self.written.1
     }
 
     /// The queue's time zone.

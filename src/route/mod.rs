@@ -86,6 +86,47 @@ pub fn render(template: &str, value: impl Fn(&str) -> String) -> String {
     out
 }
 
+/// How a person takes over: only live chat puts someone in the conversation now; the others are honest
+/// promises (a call back, a reply by email or to a ticket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A person joins the chat.
+    LiveChat,
+    /// A ticket someone answers.
+    Ticket,
+    /// A reply by email.
+    Email,
+    /// A phone call back.
+    Callback,
+}
+
+impl Channel {
+    /// Every channel, as the policy language lists them.
+    pub const ALL: [Channel; 4] = [Channel::LiveChat, Channel::Ticket, Channel::Email, Channel::Callback];
+
+    /// The channel's name in policies and decisions.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::LiveChat => "live_chat",
+            Channel::Ticket => "ticket",
+            Channel::Email => "email",
+            Channel::Callback => "callback",
+        }
+    }
+
+    /// The channel named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A queue as routing needs it.
 #[derive(Debug, Clone)]
 pub struct QueuePlan<'a> {
@@ -94,11 +135,11 @@ pub struct QueuePlan<'a> {
     /// Its hours.
     pub schedule: &'a Schedule,
     /// Channel while open.
-    pub channel: &'a str,
+    pub channel: Channel,
     /// Honest wait text while open.
     pub wait: Option<&'a str>,
     /// Channel and promise template when nobody is there.
-    pub after_hours: Option<(&'a str, &'a str)>,
+    pub after_hours: Option<(Channel, &'a str)>,
     /// Follow-up delay after the next opening, in minutes.
     pub follow_up_minutes: u32,
     /// The queue's phone number.
@@ -109,7 +150,7 @@ pub struct QueuePlan<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Routed {
     /// The channel.
-    pub channel: String,
+    pub channel: Channel,
     /// Whether a person is there now.
     pub open_now: bool,
     /// The honest wait, when live.
@@ -134,7 +175,7 @@ pub fn route(plan: &QueuePlan<'_>, at: DateTime<Utc>, staffed: Option<bool>) -> 
     // Nobody is there: promise a time counted from the next opening (or from now, if open but unstaffed).
     let next_open = if open { Some(at.with_timezone(&tz)) } else { plan.schedule.next_open(at) };
     let follow_up = next_open.map(|t| t + Duration::minutes(i64::from(plan.follow_up_minutes)));
-    let (channel, template) = plan.after_hours.unwrap_or(("ticket", DEFAULT_AFTER_HOURS));
+    let (channel, template) = plan.after_hours.unwrap_or((Channel::Ticket, DEFAULT_AFTER_HOURS));
     let now = at.with_timezone(&tz);
     let message = render(template, |name| match name {
         "queue" => plan.name.replace('_', " "),
@@ -148,13 +189,7 @@ pub fn route(plan: &QueuePlan<'_>, at: DateTime<Utc>, staffed: Option<bool>) -> 
         "follow_up_time" => follow_up.map(|t| t.format("%H:%M").to_string()).unwrap_or_default(),
         _ => String::new(),
     });
-    Routed {
-        channel: channel.into(),
-        open_now: false,
-        wait: None,
-        follow_up_by: follow_up.map(|t| t.to_rfc3339()),
-        message,
-    }
+    Routed { channel, open_now: false, wait: None, follow_up_by: follow_up.map(|t| t.to_rfc3339()), message }
 }
 
 /// The route of an open, staffed queue. Only live chat puts a person in the conversation now; a queue whose
@@ -175,19 +210,23 @@ fn open_route(plan: &QueuePlan<'_>, at: DateTime<Utc>) -> Routed {
         if when.is_empty() { format!("{verb} as soon as possible") } else { format!("{verb}{when}") }
     };
     let message = match plan.channel {
-        "live_chat" => match plan.wait {
+        Channel::LiveChat => match plan.wait {
             Some(w) => format!("I'm connecting you with a person now; the wait is {w}."),
             None => "I'm connecting you with a person now.".to_string(),
         },
-        "callback" => format!("Someone from {queue} will {}.", promise("call you back")),
-        "email" => format!("Someone from {queue} will {}.", promise("reply to you by email")),
-        _ => format!("We've opened a ticket; someone from {queue} will {}.", promise("reply")),
+        Channel::Callback => format!("Someone from {queue} will {}.", promise("call you back")),
+        Channel::Email => format!("Someone from {queue} will {}.", promise("reply to you by email")),
+        Channel::Ticket => format!("We've opened a ticket; someone from {queue} will {}.", promise("reply")),
     };
     Routed {
-        channel: plan.channel.into(),
+        channel: plan.channel,
         open_now: true,
         wait,
-        follow_up_by: if plan.channel == "live_chat" { None } else { follow_up.map(|t| t.to_rfc3339()) },
+        follow_up_by: if plan.channel == Channel::LiveChat {
+            None
+        } else {
+            follow_up.map(|t| t.to_rfc3339())
+        },
         message,
     }
 }
@@ -217,9 +256,9 @@ mod tests {
         QueuePlan {
             name: "nurse_line",
             schedule,
-            channel: "live_chat",
+            channel: Channel::LiveChat,
             wait: Some("about 5 minutes"),
-            after_hours: Some(("callback", "A nurse will call you back by {follow_up}.")),
+            after_hours: Some((Channel::Callback, "A nurse will call you back by {follow_up}.")),
             follow_up_minutes: 120,
             phone: None,
         }
@@ -238,7 +277,7 @@ mod tests {
         assert!(!nobody.open_now && !nobody.message.contains("connecting"));
         // Friday 23:00 local: the next opening is Monday 08:00, the promise 10:00 on Monday.
         let night = route(&plan(&s), at("2026-01-10T05:00:00Z"), None);
-        assert_eq!(night.channel, "callback");
+        assert_eq!(night.channel, Channel::Callback);
         assert_eq!(night.message, "A nurse will call you back by 10:00 on Monday.");
         assert_eq!(night.follow_up_by.as_deref(), Some("2026-01-12T10:00:00-06:00"));
         // Monday 23:00: tomorrow.
@@ -249,15 +288,15 @@ mod tests {
     #[test]
     fn an_open_callback_or_ticket_queue_never_says_connecting_now() {
         let s = Schedule::always(chrono_tz::America::Chicago);
-        let callback = QueuePlan { channel: "callback", wait: None, follow_up_minutes: 0, ..plan(&s) };
+        let callback = QueuePlan { channel: Channel::Callback, wait: None, follow_up_minutes: 0, ..plan(&s) };
         let r = route(&callback, at("2026-01-05T15:00:00Z"), None);
-        assert!(r.open_now && r.channel == "callback");
+        assert!(r.open_now && r.channel == Channel::Callback);
         assert_eq!(r.message, "Someone from nurse line will call you back as soon as possible.");
-        let ticket = QueuePlan { channel: "ticket", wait: None, follow_up_minutes: 30, ..plan(&s) };
+        let ticket = QueuePlan { channel: Channel::Ticket, wait: None, follow_up_minutes: 30, ..plan(&s) };
         let r = route(&ticket, at("2026-01-05T15:00:00Z"), None);
         assert_eq!(r.message, "We've opened a ticket; someone from nurse line will reply by 09:30 today.");
         assert_eq!(r.follow_up_by.as_deref(), Some("2026-01-05T09:30:00-06:00"));
-        let email = QueuePlan { channel: "email", ..plan(&s) };
+        let email = QueuePlan { channel: Channel::Email, ..plan(&s) };
         let r = route(&email, at("2026-01-05T15:00:00Z"), None);
         assert_eq!(
             r.message,

@@ -2,7 +2,7 @@
 //!
 //! This is the only module that sees pest. The grammar lives in `grammar/policy.pest`; [`parse`] runs it and
 //! walks the parse tree into the AST defined in [`ast`], one walker function per grammar rule. Comments are
-//! collected separately by position, so that [`print`] (the formatter) can put them back: formatting is the AST
+//! collected separately by position, so that [`print`](mod@print) (the formatter) can put them back: formatting is the AST
 //! printed back, and `parse(print(parse(x))) == parse(x)`.
 //!
 //! Hands on: a [`PolicyFile`] to `compile`, or one [`SyntaxError`] (a syntax error leaves the rest of the file

@@ -23,7 +23,7 @@ mod grammar {
     /// The pest parser generated from `grammar/policy.pest`.
     #[derive(pest_derive::Parser)]
     #[grammar = "../grammar/policy.pest"]
-    pub struct PolicyParser;
+    pub(super) struct PolicyParser;
 }
 
 use grammar::{PolicyParser, Rule};

@@ -37,7 +37,7 @@ use super::words;
 pub const MAX_PHRASE_BYTES: usize = 200;
 
 /// Up to this many distinct patterns the automaton is a DFA; beyond, a contiguous NFA.
-pub const DFA_MAX_PATTERNS: usize = 5_000;
+pub(super) const DFA_MAX_PATTERNS: usize = 5_000;
 
 /// Letters a wildcard needs before it: `rep*` is accepted, `re*` would match half the language.
 pub const MIN_WILDCARD_PREFIX: usize = 3;
@@ -51,14 +51,14 @@ pub const SLIP_MIN_LETTERS: usize = 5;
 pub const SWAP_MIN_LETTERS: usize = 4;
 
 /// In a stemmed set, words shorter than this are matched as written.
-pub const MIN_STEM_LETTERS: usize = 3;
+pub(super) const MIN_STEM_LETTERS: usize = 3;
 
 /// The most words a proximity may allow between its two sides.
 pub const MAX_PROXIMITY_WORDS: u32 = 10;
 
 /// The most automaton patterns a policy may compile to. Typo tolerance adds about fifty per letter of a first
 /// word; this bound keeps a policy that asks for typos everywhere from taking gigabytes.
-pub const MAX_PATTERNS: usize = 2_000_000;
+pub(super) const MAX_PATTERNS: usize = 2_000_000;
 
 /// Phrases with more optional apostrophes than this are added only with all of them and with none.
 const MAX_APOSTROPHE_FORMS: usize = 3;
@@ -118,7 +118,7 @@ pub enum PhraseError {
     /// A `*` after too few letters.
     #[error("`*` needs at least {MIN_WILDCARD_PREFIX} letters before it")]
     ShortWildcard,
-    /// Over [`MAX_PATTERNS`].
+    /// Over `MAX_PATTERNS`.
     #[error("the phrases compile to {0} automaton patterns, over the limit of {1}")]
     TooManyPatterns(usize, usize),
     /// The automaton could not be built.

@@ -58,7 +58,7 @@ fn is_word_char(c: char) -> bool {
 }
 
 /// Whether a cue governs the phrase starting at byte `start` of the normalised text.
-pub fn negated(text: &str, start: usize) -> bool {
+pub(super) fn negated(text: &str, start: usize) -> bool {
     let before = text.get(..start).unwrap_or("");
     let words = clause_words_back(before, MAX_SCOPE_WORDS);
     for (i, word) in words.iter().enumerate() {
@@ -97,7 +97,7 @@ fn clause_words_back(text: &str, max: usize) -> Vec<&str> {
 }
 
 /// Byte offsets (normalised text) where a contrast word starts.
-pub fn contrasts(text: &str) -> Vec<usize> {
+pub(super) fn contrasts(text: &str) -> Vec<usize> {
     let mut found = Vec::new();
     let mut start = None;
     for (at, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {

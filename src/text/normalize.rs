@@ -128,7 +128,7 @@ fn straighten(c: char) -> char {
 /// A text normalised as [`normalize`] does, except that ordinary double letters are kept: only runs of three
 /// or more of a letter are cut to two. Stemmers need the word as spelled ("bleeding", "actress"); squeezing
 /// first would change the suffixes they recognise. Used for the stems of words, never for matching bytes.
-pub fn unsqueezed(text: &str) -> String {
+pub(super) fn unsqueezed(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let (mut last, mut run) = (None, 0usize);
     for c in text.nfkd().filter(|c| !is_diacritic(*c)).flat_map(char::to_lowercase).map(straighten) {
@@ -197,7 +197,7 @@ fn is_diacritic(c: char) -> bool {
 }
 
 /// Whether a character is part of a word (letters and digits of any script).
-pub fn is_word_char(c: char) -> bool {
+pub(super) fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
 }
 

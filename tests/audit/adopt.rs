@@ -8,7 +8,7 @@ use handrail::audit::record::Body;
 use handrail::audit::{self, AuditError, AuditLog, Unproven, VerifyOptions, WriterOptions, files};
 
 use crate::forge;
-use crate::{decision, options, signer, write_log};
+use crate::{decision, options, signer, time, write_log};
 
 fn open(dir: &Path, unproven: Unproven) -> Result<AuditLog, AuditError> {
     AuditLog::open(dir, signer(1), WriterOptions { unproven, ..options() })
@@ -28,7 +28,7 @@ fn records(dir: &Path) -> Vec<audit::record::Record> {
 fn commit_then_crash(dir: &Path, from: u64, to: u64) {
     let mut log = AuditLog::open(dir, signer(1), options()).unwrap();
     for i in from..to {
-        log.append(decision(i)).unwrap();
+        log.append(time(i), decision(i)).unwrap();
     }
     log.commit().unwrap();
 }
@@ -250,7 +250,7 @@ fn a_log_from_before_seals_gets_a_seal_file() {
 
     let mut log = open(dir.path(), Unproven::Refuse).unwrap();
     assert!(dir.path().join(files::SEAL).is_file());
-    log.append(decision(3)).unwrap();
+    log.append(time(3), decision(3)).unwrap();
     log.commit().unwrap();
     drop(log); // a crash: the last commit is covered by the seal file only
     let r = report(dir.path());

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use handrail::audit::{self, AuditLog, VerifyOptions};
 
-use crate::{decision, options, signer};
+use crate::{decision, options, signer, time};
 
 /// Kills of the writer.
 const KILLS: u32 = 200;
@@ -28,7 +28,7 @@ fn crash_child() {
     let stdout = std::io::stdout();
     loop {
         for _ in 0..1 + n % 4 {
-            log.append(decision(n)).unwrap();
+            log.append(time(n), decision(n)).unwrap();
             n += 1;
         }
         let durable = log.commit().unwrap();

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use handrail::audit::{self, AuditLog, VerifyOptions, files};
 
-use crate::{decision, options, signer, write_log};
+use crate::{decision, options, signer, time, write_log};
 
 /// Runs the binary with `args` and `stdin`; returns its exit code and stderr.
 fn handrail(args: &[&str], stdin: &str) -> (Option<i32>, String) {
@@ -39,7 +39,7 @@ fn deleting_lock_while_a_writer_holds_the_log_keeps_every_other_writer_out() {
     let log_dir = dir.path().to_str().unwrap();
 
     let mut holder = AuditLog::open(dir.path(), signer(1), options()).unwrap();
-    holder.append(decision(6)).unwrap();
+    holder.append(time(6), decision(6)).unwrap();
     holder.commit().unwrap();
     // The operator's "stale lock" clean-up.
     std::fs::remove_file(dir.path().join(files::LOCK)).unwrap();
@@ -60,7 +60,7 @@ fn deleting_lock_while_a_writer_holds_the_log_keeps_every_other_writer_out() {
     }
 
     // The holder lost nothing: its records are all there and the log verifies.
-    holder.append(decision(7)).unwrap();
+    holder.append(time(7), decision(7)).unwrap();
     assert_eq!(holder.close().unwrap(), 8);
     let report = audit::verify(
         dir.path(),
@@ -81,7 +81,7 @@ fn a_log_file_replaced_under_the_writer_stops_it() {
     let path = dir.path().join(files::LOG);
     std::fs::copy(&path, dir.path().join("copy")).unwrap();
     std::fs::rename(dir.path().join("copy"), &path).unwrap();
-    writer.append(decision(3)).unwrap();
+    writer.append(time(3), decision(3)).unwrap();
     let err = writer.commit().unwrap_err().to_string();
     assert!(err.contains("renamed, deleted or replaced"), "{err}");
 }

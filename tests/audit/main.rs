@@ -16,8 +16,8 @@ mod tamper;
 
 use std::path::Path;
 
-use chrono::{TimeZone, Utc};
-use handrail::audit::{AuditLog, Entry, PolicyRef, Retention, Signer, WriterOptions, files};
+use chrono::{DateTime, TimeZone, Utc};
+use handrail::audit::{AuditLog, DecisionRecord, Entry, PolicyRef, Retention, Signer, WriterOptions, files};
 
 #[path = "../support/shared.rs"]
 pub mod shared;
@@ -32,10 +32,14 @@ pub fn options() -> WriterOptions {
     WriterOptions { origin: "test.example/log".into(), checkpoint_every: 7, ..WriterOptions::default() }
 }
 
+/// The time of the decision entry `n`.
+pub fn time(n: u64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_767_225_600 + n as i64, 0).unwrap()
+}
+
 /// A decision entry for conversation `c{n % 3}`, with a payload naming `n`.
 pub fn decision(n: u64) -> Entry {
-    Entry::Decision {
-        time: Utc.timestamp_opt(1_767_225_600 + n as i64, 0).unwrap(),
+    Entry::Decision(DecisionRecord {
         conversation: format!("c{}", n % 3),
         policy: PolicyRef { id: "p".into(), version: "1".into(), hash: "ab".repeat(32) },
         action: "answer".into(),
@@ -47,7 +51,7 @@ pub fn decision(n: u64) -> Entry {
             legal_hold: false,
         }),
         payload: format!("{{\"text\":\"message number {n}\"}}").into_bytes(),
-    }
+    })
 }
 
 /// Copies a log directory (its files and checkpoints, not the writer's `LOCK`) from `from` to `to`.
@@ -69,7 +73,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn write_log(dir: &Path, n: u64) {
     let mut log = AuditLog::open(dir, signer(1), options()).unwrap();
     for i in 0..n {
-        log.append(decision(i)).unwrap();
+        log.append(time(i), decision(i)).unwrap();
         if i % 5 == 4 {
             log.commit().unwrap();
         }

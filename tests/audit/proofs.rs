@@ -120,7 +120,7 @@ fn a_consistency_proof_is_tied_to_the_checkpoint_the_auditor_kept() {
     let kept = latest(dir.path());
     let mut writer = handrail::audit::AuditLog::open(dir.path(), signer(1), crate::options()).unwrap();
     for i in 5..11 {
-        writer.append(crate::decision(i)).unwrap();
+        writer.append(crate::time(i), crate::decision(i)).unwrap();
     }
     writer.close().unwrap();
 

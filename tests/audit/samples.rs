@@ -114,7 +114,7 @@ fn regenerate_samples() {
     let tmp = tempfile::tempdir().unwrap();
     let mut log = AuditLog::open(tmp.path(), sample_signer(), options.clone()).unwrap();
     for i in 0..12 {
-        log.append(crate::decision(i)).unwrap();
+        log.append(crate::time(i), crate::decision(i)).unwrap();
         log.commit().unwrap();
     }
     log.close().unwrap();

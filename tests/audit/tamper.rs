@@ -194,7 +194,7 @@ fn key_rotation_is_recorded_and_followed_by_the_verifier() {
     log.close().unwrap();
     let mut log = audit::AuditLog::open(dir.path(), signer(2), crate::options()).unwrap();
     for i in 5..10 {
-        log.append(crate::decision(i)).unwrap();
+        log.append(crate::time(i), crate::decision(i)).unwrap();
     }
     log.close().unwrap();
     let report = verify(dir.path(), None);

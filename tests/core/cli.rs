@@ -101,6 +101,30 @@ fn explain_says_why_each_rule_did_or_did_not_fire() {
 }
 
 #[test]
+fn explain_writes_conditions_as_the_author_did_and_explains_the_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("vip.policy");
+    std::fs::write(
+        &policy,
+        "policy vip { version \"1\" safe_queue desk }\nphrases human { \"agent\" }\n@id(\"ESC-VIP\") escalate vip { when customer.tier == \"vip\" and channel in [\"web\", \"app\"] route desk }\nfallback { confidence below 0.45 strikes 2 }\nqueue desk { hours \"24/7\" }\n",
+    )
+    .unwrap();
+    let events = "{\"conversation\":\"c\",\"text\":\"hm\",\"confidence\":0.2}\n{\"conversation\":\"c\",\"text\":\"and?\",\"confidence\":0.2,\"customer\":{\"tier\":\"gold\"}}\n";
+    let run = handrail(&["eval", "--explain", "--policy", policy.to_str().unwrap()], events);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let last: serde_json::Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    let explain = last["explain"].as_array().unwrap();
+    let vip = explain.iter().find(|r| r["id"] == "ESC-VIP").unwrap()["why"].as_str().unwrap();
+    assert!(vip.contains("customer.tier == \"vip\" [no: \"gold\"]"), "{vip}");
+    assert!(vip.contains("channel in [\"web\", \"app\"] [no: absent]"), "{vip}");
+    let fallback = explain.iter().find(|r| r["tier"] == "fallback").unwrap();
+    assert_eq!((fallback["matched"].as_bool(), fallback["determining"].as_bool()), (Some(true), Some(true)));
+    assert!(fallback["why"].as_str().unwrap().contains("strikes 2 [yes: 2]"), "{fallback}");
+    assert_eq!(last["reasons"][0], "repeated_failure");
+    assert_eq!(last["signals"]["strikes"], 2, "the signals name the strikes the reason counted");
+}
+
+#[test]
 fn check_reports_every_error_and_exits_one() {
     let run =
         handrail(&["check", "--error-format", "plain", "tests/cases/compile/err/many_errors.policy"], "");
@@ -172,6 +196,79 @@ fn test_prints_the_closing_line_and_fails_on_a_failing_case() {
     assert!(run.stdout.contains("expected action `handoff`, got `answer`"), "{}", run.stdout);
     assert!(run.stdout.ends_with("1 passed, 1 failed\n"), "{}", run.stdout);
     assert!(run.stdout.contains("coverage common:"), "{}", run.stdout);
+}
+
+#[test]
+fn test_runs_the_shipped_tree_skipping_toml_that_holds_no_cases() {
+    // Each pack folder also holds `triggers.toml` (for `handrail score`), which is not a case file.
+    let run = handrail(&["test", "policies"], "");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("skipped `policies/common/triggers.toml`"), "{}", run.stderr);
+    assert!(run.stdout.ends_with(" passed, 0 failed\n"), "{}", run.stdout);
+}
+
+#[test]
+fn test_filters_by_name_writes_junit_and_fails_a_case_without_expect() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cases.toml");
+    std::fs::write(
+        &path,
+        "[[case]]\nname = \"human <1>\"\nevents = [{ text = \"a human please\" }]\nexpect = { action = \"handoff\" }\n\n[[case]]\nname = \"no expect\"\nevents = [{ text = \"hello\" }]\n",
+    )
+    .unwrap();
+    let junit = dir.path().join("junit.xml");
+    let run = handrail(&["test", path.to_str().unwrap(), "--junit", junit.to_str().unwrap()], "");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("no expect: the case has no `expect`"), "{}", run.stdout);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<testsuites name=\"handrail\" tests=\"2\" failures=\"1\">"), "{xml}");
+    assert!(xml.contains("<testcase name=\"human &lt;1&gt;\""), "{xml}");
+    assert!(xml.contains("<failure message=\"the case has no `expect`"), "{xml}");
+
+    let run = handrail(&["test", path.to_str().unwrap(), "--filter", "human"], "");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.ends_with("1 passed, 0 failed\n"), "{}", run.stdout);
+}
+
+#[test]
+fn version_names_the_build_and_the_hash_of_each_built_in_pack() {
+    let run = handrail(&["--version"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.starts_with(&format!("handrail {} (", env!("CARGO_PKG_VERSION"))), "{}", run.stdout);
+    let common = handrail::compile::builtin_default().policy.unwrap().hash;
+    assert!(run.stdout.contains(&format!("common      {common}")), "{}", run.stdout);
+    for pack in ["healthcare", "legal", "finance"] {
+        assert!(run.stdout.contains(&format!("\n  {pack} ")), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_clap_definitions() {
+    let run = handrail(&["completions", "bash"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("_handrail()") && run.stdout.contains("--error-format"), "{}", run.stdout);
+    let run = handrail(&["man"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains(".TH handrail 1"), "{}", run.stdout);
+}
+
+#[test]
+fn check_and_fmt_read_stdin_on_a_dash() {
+    let messy = "policy x {version \"1\"   safe_queue q}\nqueue q {hours \"24/7\"}\n";
+    let run = handrail(&["check", "-"], messy);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = handrail(&["check", "--error-format", "plain", "-"], "policy x { version \"1\" }\n");
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.starts_with("<stdin>:1:1: error[compile::missing-safe-queue]"), "{}", run.stderr);
+    let run = handrail(&["fmt", "-"], messy);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "policy x {\n  version \"1\"\n  safe_queue q\n}\nqueue q {\n  hours \"24/7\"\n}\n"
+    );
+    let run = handrail(&["fmt", "--check", "-"], messy);
+    assert_eq!(run.code, 1, "a dash with --check says whether stdin is formatted");
+    assert!(run.stdout.contains("+  safe_queue q"), "{}", run.stdout);
 }
 
 #[test]

@@ -57,7 +57,7 @@ fn a_bot_that_fails_twice_hands_off_to_an_open_queue_with_the_packet() {
     assert_eq!(d.action, Action::Handoff);
     assert_eq!(d.reasons[0], handrail::compile::policy::ReasonCode::RepeatedFailure);
     let route = d.route.as_ref().unwrap();
-    assert!(route.open_now && route.queue == "front_desk" && route.channel == "live_chat");
+    assert!(route.open_now && route.queue == "front_desk" && route.channel.name() == "live_chat");
     assert!(route.message.contains("connecting you with a person now; the wait is a few minutes"));
     assert_eq!(state.phase, Phase::Waiting);
     let packet = d.handoff.as_ref().expect("a packet on handoff");
@@ -76,7 +76,7 @@ fn the_same_conversation_at_23_00_gets_an_honest_capture() {
     let (d, _) = two_failures("2026-01-06", "05");
     assert_eq!(d.action, Action::Capture);
     let route = d.route.as_ref().unwrap();
-    assert!(!route.open_now && route.channel == "ticket");
+    assert!(!route.open_now && route.channel.name() == "ticket");
     assert_eq!(route.message, "We've opened a ticket; the front desk will reply by 08:00 tomorrow.");
     assert_eq!(route.follow_up_by.as_deref(), Some("2026-01-06T08:00:00-06:00"));
     assert!(
@@ -114,6 +114,19 @@ fn a_vip_or_a_frustrated_customer_is_routed_with_high_priority() {
     assert_eq!(d.route.unwrap().priority, handrail::compile::policy::Priority::Normal);
     e.customer.insert("tier".into(), serde_json::json!("vip"));
     let (d, _) = decide(&p, &ConversationState::default(), &e);
+    assert_eq!(d.route.unwrap().priority, handrail::compile::policy::Priority::High);
+
+    // The bump is the policy's convention, not the engine's: a policy that ranks `gold` instead ranks it.
+    let mut gold = policy();
+    gold.conventions.priority_tiers = vec!["gold".into()];
+    let (d, _) = decide(&gold, &ConversationState::default(), &e);
+    assert_eq!(
+        d.route.unwrap().priority,
+        handrail::compile::policy::Priority::Normal,
+        "vip is no longer special"
+    );
+    e.customer.insert("tier".into(), serde_json::json!("gold"));
+    let (d, _) = decide(&gold, &ConversationState::default(), &e);
     assert_eq!(d.route.unwrap().priority, handrail::compile::policy::Priority::High);
 }
 

@@ -1,8 +1,6 @@
 //! Evaluator behaviour, as TOML cases in the same format users write for `handrail test`.
 
-use handrail::cli::PolicyArgs;
-use handrail::cli::test::{Report, run_file};
-use handrail::diagnostic::ErrorFormat;
+use handrail::cases::{Report, RunOptions, run_file};
 
 use crate::{files, root};
 
@@ -12,7 +10,7 @@ fn every_decision_case_passes() {
     assert!(!cases.is_empty());
     let mut report = Report::default();
     for rel in &cases {
-        run_file(&root().join(rel), &PolicyArgs::default(), ErrorFormat::Plain, &mut report)
+        run_file(&root().join(rel), &RunOptions::default(), &mut report)
             .unwrap_or_else(|_| panic!("{} could not be run", rel.display()));
     }
     assert!(report.passed >= 25, "only {} cases ran", report.passed);

@@ -5,6 +5,7 @@
 //! - `shipped`: every `.policy` the project ships or uses as a valid case checks clean and survives `fmt`.
 //! - `decisions`: the TOML cases under `tests/cases/eval`, in the format users write for `handrail test`.
 //! - `cli`: the binary itself, through a tiny builder.
+//! - `docs`: every command and whole policy the README and the docs show.
 //! - `properties`: no input makes the parser, compiler or evaluator panic.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -13,6 +14,7 @@ mod cli;
 mod conversations;
 mod decisions;
 mod diagnostics;
+mod docs;
 mod pipes;
 mod properties;
 mod shipped;

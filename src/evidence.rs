@@ -1,0 +1,111 @@
+//! Beside the pipeline, `evidence`: a [`Decision`] turned into the audit records that prove it.
+//!
+//! Takes a decision, the conversation state after it and the event it decided, and hands on
+//! [`audit::Entry`](crate::audit::Entry) values: a `decision` record committing to the event as it may be
+//! stored (redacted of every kind the conversation's retention names), and, when the conversation was handed to
+//! a person, a `transfer` record committing to the packet. The CLI's `eval --audit`, an embedding program, a
+//! server and `audit replay` all record through here, so they record the same thing.
+//!
+//! `audit` depends on nothing else in the crate; this module is where the engine's types meet it.
+
+use crate::audit::{AuditError, AuditLog, DecisionRecord, Entry, PolicyRef, Retention, TransferRecord};
+use crate::compile::Policy;
+use crate::eval::decision::RetentionDecision;
+use crate::eval::{ConversationState, Decision, Event};
+use crate::handoff::PiiKind;
+
+impl From<&Policy> for PolicyRef {
+    fn from(policy: &Policy) -> Self {
+        PolicyRef { id: policy.id.clone(), version: policy.version.clone(), hash: policy.hash.clone() }
+    }
+}
+
+/// The record that `policy` was deployed, written before the first decision under it.
+pub fn deployed(policy: &Policy) -> Entry {
+    Entry::PolicyDeployed { policy: policy.into() }
+}
+
+/// The entries that record `decision`: the decision itself, committing to `payload` (the event as it may be
+/// stored, see [`stored_event`]), then, when the decision handed the conversation to a person, the transfer of
+/// its packet. `next` is the conversation's state after the decision: the packet carries the earlier turns too,
+/// so it is kept under the strictest retention of the conversation so far.
+pub fn entries(decision: &Decision, next: &ConversationState, payload: Vec<u8>) -> Vec<Entry> {
+    let retention = decision.retention.as_ref().map(Retention::from);
+    let mut out = Vec::with_capacity(2);
+    out.push(Entry::Decision(DecisionRecord {
+        payload,
+        conversation: decision.conversation.clone(),
+        policy: decision.policy.clone(),
+        action: decision.action.as_str().to_string(),
+        reasons: decision.reasons.iter().map(|r| r.as_str().to_string()).collect(),
+        rules: decision.determining.clone(),
+        retention: retention.clone(),
+    }));
+    if let Some(packet) = &decision.handoff {
+        out.push(Entry::Transfer(TransferRecord {
+            // INVARIANT: a packet is strings, numbers and times only, so it always serialises.
+            payload: serde_json::to_vec(packet).unwrap_or_default(),
+            conversation: decision.conversation.clone(),
+            queue: packet.queue.clone(),
+            policy: decision.policy.clone(),
+            reasons: packet.reasons.clone(),
+            rules: packet.rules.clone(),
+            retention: next.retention.as_ref().map(Retention::from).or(retention),
+        }));
+    }
+    out
+}
+
+/// Appends the entries that record `decision` ([`entries`]) to `log`, at the decision's time. They are durable,
+/// and the decision may be acted on, after the log's next [`AuditLog::commit`]. Returns the seq of the first.
+pub fn record(
+    log: &mut AuditLog,
+    decision: &Decision,
+    next: &ConversationState,
+    payload: Vec<u8>,
+) -> Result<u64, AuditError> {
+    let mut first = None;
+    for entry in entries(decision, next, payload) {
+        let seq = log.append(decision.time, entry)?;
+        first.get_or_insert(seq);
+    }
+    // INVARIANT: `entries` always yields the decision record, so `first` is set.
+    Ok(first.unwrap_or_default())
+}
+
+/// The payload stored for a decision on `event`: the event with its text and customer attributes redacted of
+/// every kind the decision's retention or the conversation's (in `next`) names.
+pub fn stored_event(event: &Event, decision: &Decision, next: &ConversationState) -> Vec<u8> {
+    let kinds: Vec<PiiKind> = decision
+        .retention
+        .iter()
+        .chain(next.retention.as_ref())
+        .flat_map(|r: &RetentionDecision| r.redact.iter().copied())
+        .collect();
+    let mut event = event.clone();
+    if !kinds.is_empty() {
+        if let Some(text) = &mut event.text {
+            *text = crate::handoff::redact(text, &kinds).text;
+        }
+        for value in event.customer.values_mut() {
+            redact_strings(value, &kinds);
+        }
+    }
+    // INVARIANT: an event is strings, numbers and times only, so it always serialises.
+    serde_json::to_vec(&event).unwrap_or_default()
+}
+
+/// The payload stored for input that could not be read as an event: the text as read, redacted of every kind
+/// (which retention applies could not be decided).
+pub fn stored_unreadable(raw: &str) -> Vec<u8> {
+    crate::handoff::redact(raw, &PiiKind::ALL).text.into_bytes()
+}
+
+fn redact_strings(value: &mut serde_json::Value, kinds: &[PiiKind]) {
+    match value {
+        serde_json::Value::String(s) => *s = crate::handoff::redact(s, kinds).text,
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_strings(v, kinds)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| redact_strings(v, kinds)),
+        _ => {}
+    }
+}
