@@ -334,9 +334,8 @@ fn run_case(
             None => None,
         };
         let json = serde_json::to_string(&table).map_err(|e| format!("event {}: {e}", i + 1))?;
-        let mut event = Event::from_json(&json).map_err(|e| format!("event {}: {e}", i + 1))?;
-        event.time.get_or_insert(clock);
-        let (decision, next) = crate::eval::decide(policy, &state, &event);
+        let event = Event::from_json(&json).map_err(|e| format!("event {}: {e}", i + 1))?;
+        let (decision, next) = crate::eval::decide(policy, &state, &event, clock);
         state = next;
         for id in &decision.determining {
             *coverage.rules.entry(id.clone()).or_insert(0) += 1;

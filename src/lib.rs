@@ -19,7 +19,7 @@
 //! # Embedding
 //!
 //! The crate root re-exports what an embedding program needs: [`compile_source`] or [`compile_file`] once,
-//! then [`decide`] for each event, keeping the [`ConversationState`] between them. Errors and warnings in a
+//! then [`decide`] for each event (at the event's time, or the `now` you pass), keeping the [`ConversationState`] between them. Errors and warnings in a
 //! policy are [`Diagnostic`]s with a file, a place and help.
 //!
 //! ```
@@ -35,15 +35,17 @@
 //! assert_eq!(output.errors(), 0, "{:?}", output.diagnostics);
 //! let policy = output.policy.expect("the policy compiles");
 //!
+//! // `decide` is pure: the time comes from the event, or from the `now` it is given when the event has none.
+//! let now = chrono::Utc::now();
 //! let event = Event { text: Some("Can I talk to an AGENNNT?".into()), confidence: Some(0.93), ..Event::default() };
-//! let (decision, state) = decide(&policy, &ConversationState::default(), &event);
+//! let (decision, state) = decide(&policy, &ConversationState::default(), &event, now);
 //! assert_eq!(decision.action, Action::Handoff);
 //! assert_eq!(decision.determining, ["REQ-HUMAN"]);
 //! assert_eq!(decision.rules[0].matches[0].text, "AGENNNT");
 //!
 //! // The customer now waits for a person: the bot holds instead of queueing them again.
 //! let again = Event { text: Some("hello? an agent please".into()), ..Event::default() };
-//! assert_eq!(decide(&policy, &state, &again).0.action, Action::Hold);
+//! assert_eq!(decide(&policy, &state, &again, now).0.action, Action::Hold);
 //! ```
 //!
 //! # Recording a decision in the audit log
@@ -67,7 +69,7 @@
 //!     time: Some(chrono::Utc::now()),
 //!     ..Event::default()
 //! };
-//! let (decision, next) = decide(&policy, &ConversationState::default(), &event);
+//! let (decision, next) = decide(&policy, &ConversationState::default(), &event, chrono::Utc::now());
 //! let stored = evidence::stored_event(&event, &decision, &next);
 //! evidence::record(&mut log, &decision, &next, stored)?;
 //! log.commit()?; // now the decision may be acted on
@@ -118,13 +120,11 @@ pub use audit::{
     AuditError, AuditLog, Outcome, Report as VerifyReport, Signer, Verifier, VerifyOptions, WriterOptions,
     verify,
 };
-pub use compile::policy::{Priority, ReasonCode};
+pub use compile::policy::ReasonCode;
 pub use compile::{
     CompileError, Options as CompileOptions, Output as CompileOutput, Policy, ReadError, builtin_default,
     compile_file, compile_source,
 };
 pub use diagnostic::{Diagnostic, ErrorFormat, Severity};
-pub use eval::{
-    Action, ConversationState, DecideOptions, Decision, Event, Phase, decide, decide_at, decide_with,
-};
-pub use route::Channel;
+pub use eval::{Action, ConversationState, DecideOptions, Decision, Event, Phase, decide, decide_with};
+pub use route::{Channel, Priority, Route};

@@ -14,6 +14,10 @@ mod shared;
 use handrail::compile::builtin_default;
 use handrail::eval::{ConversationState, Event, decide};
 
+#[path = "support/clock.rs"]
+mod clock;
+use clock::now;
+
 /// Floors a little under the figures measured when the detector was tuned (docs/frustration.md); a drop below
 /// them means a change made the detector worse.
 const MIN_PRECISION: f64 = 0.62;
@@ -38,7 +42,7 @@ fn frustration_on_goemotions_dev() {
     for row in reader.records() {
         let row = row.unwrap();
         let event = Event { text: Some(row[text].to_string()), ..Event::default() };
-        let (d, _) = decide(&policy, &ConversationState::default(), &event);
+        let (d, _) = decide(&policy, &ConversationState::default(), &event, now());
         let flagged = d.signals.frustration > threshold;
         match (&row[trigger], &row[mapping]) {
             ("frustration_negative", "direct") if flagged => tp += 1,

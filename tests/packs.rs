@@ -9,6 +9,10 @@ use std::process::Command;
 
 use handrail::cases::{Report, RunOptions, run_file};
 
+#[path = "support/clock.rs"]
+mod clock;
+use clock::now;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -104,7 +108,7 @@ fn written_emergencies_reach_the_emergency_response_and_near_misses_do_not() {
             let row = row.unwrap();
             let event = handrail::eval::Event { text: Some(row["text"].clone()), ..Default::default() };
             let (decision, _) =
-                handrail::eval::decide(&policy, &handrail::eval::ConversationState::default(), &event);
+                handrail::eval::decide(&policy, &handrail::eval::ConversationState::default(), &event, now());
             let emergency = decision.action == handrail::eval::Action::Emergency;
             let positive = row["mapped_trigger"] != "none";
             let fold =

@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
     for line in text.splitn(3, '\n').take(2) {
         let decoded = decode(line);
         let (decision, next) = if decoded.errors.is_empty() {
-            let (d, next) = decide(policy(), &state, &decoded.event);
+            let (d, next) = decide(policy(), &state, &decoded.event, chrono::DateTime::UNIX_EPOCH);
             assert!(!d.reasons.contains(&ReasonCode::EngineError), "{line:?}: {:?}", d.errors);
             (d, next)
         } else {

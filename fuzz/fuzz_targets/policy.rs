@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         let mut state = ConversationState::default();
         for text in ["hello", "I want a human", "chest pain, I want to kill myself", ""] {
             let event = Event { text: Some(text.into()), confidence: Some(0.3), time: Some(time), ..Event::default() };
-            let (decision, next) = decide(policy, &state, &event);
+            let (decision, next) = decide(policy, &state, &event, chrono::DateTime::UNIX_EPOCH);
             assert!(!decision.reasons.contains(&ReasonCode::EngineError), "{:?}", decision.errors);
             state = next;
         }

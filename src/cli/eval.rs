@@ -387,8 +387,9 @@ pub fn run(args: Args) -> Exit {
                 break;
             }
         };
+        // Stamped with the clock when it carries no time, so the stored event says when it was decided.
         let mut event = line.event.clone();
-        event.time.get_or_insert_with(chrono::Utc::now);
+        let now = *event.time.get_or_insert_with(chrono::Utc::now);
         let known = event.conversation != UNKNOWN_CONVERSATION;
         let state = if known {
             states.get(&event.conversation).cloned().unwrap_or_default()
@@ -396,10 +397,10 @@ pub fn run(args: Args) -> Exit {
             Default::default()
         };
         let (decision, next_state) = if line.errors.is_empty() {
-            crate::eval::decide_with(&policy, &state, &event, options)
+            crate::eval::decide_with(&policy, &state, &event, now, options)
         } else {
             let errors = line.errors.iter().map(|why| format!("line {number}: {why}")).collect();
-            crate::eval::fail_safe(&policy, &state, &event, errors)
+            crate::eval::fail_safe(&policy, &state, &event, now, errors)
         };
         for why in line.errors.iter().chain(if line.errors.is_empty() { &decision.errors[..] } else { &[] }) {
             eprintln!("error: {name}:{number}: {why}");

@@ -322,6 +322,8 @@ fn score_file(
         filters.push((column(col)?, value.to_string()));
     }
     let keep = args.show_errors.unwrap_or(0);
+    // Rows carry no time: they are decided at the time the run started (queue hours do not change a match).
+    let now = chrono::Utc::now();
     for row in reader.records() {
         let Ok(row) = row else {
             score.unreadable += 1;
@@ -337,7 +339,7 @@ fn score_file(
         let label = row.get(label_col).unwrap_or("").trim();
         let mapping = mapping_col.and_then(|c| row.get(c)).unwrap_or("direct");
         let event = Event { text: Some(text.to_string()), ..Event::default() };
-        let (decision, _) = decide(policy, &ConversationState::default(), &event);
+        let (decision, _) = decide(policy, &ConversationState::default(), &event, now);
         let matched: BTreeSet<&str> = decision.rules.iter().map(|r| r.id.as_str()).collect();
         let fired: BTreeSet<&str> = triggers
             .0

@@ -4,6 +4,8 @@
 use crate::syntax::ast;
 use crate::text::Matcher;
 
+pub use crate::route::{Priority, Queue, Target};
+
 /// A compiled policy, ready for [`crate::eval::decide`].
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -78,6 +80,15 @@ impl Policy {
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
     }
+
+    /// The policy's queues, as routing needs them.
+    pub fn directory(&self) -> crate::route::Directory<'_> {
+        crate::route::Directory {
+            queues: &self.queues,
+            safe_queue: &self.safe_queue,
+            unknown_queue: &self.conventions.unknown_queue,
+        }
+    }
 }
 
 /// A phrase set.
@@ -107,46 +118,6 @@ pub struct PhraseInfo {
     pub reviewed: bool,
     /// Whether it is a proximity rather than a quoted phrase.
     pub proximity: bool,
-}
-
-/// Urgency of a handoff, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Priority {
-    /// Whenever someone is free.
-    Low,
-    /// The default.
-    Normal,
-    /// Ahead of normal.
-    High,
-    /// Now: emergencies.
-    Urgent,
-}
-
-impl Priority {
-    /// The priority's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Low => "low",
-            Priority::Normal => "normal",
-            Priority::High => "high",
-            Priority::Urgent => "urgent",
-        }
-    }
-
-    /// Every priority, by name.
-    pub const NAMES: [&'static str; 4] = ["low", "normal", "high", "urgent"];
-
-    /// Parses a priority name.
-    pub fn parse(name: &str) -> Option<Priority> {
-        match name {
-            "low" => Some(Priority::Low),
-            "normal" => Some(Priority::Normal),
-            "high" => Some(Priority::High),
-            "urgent" => Some(Priority::Urgent),
-            _ => None,
-        }
-    }
 }
 
 /// The reason code a rule's tier gives its decisions.
@@ -234,15 +205,6 @@ pub struct Rule {
     pub message: Option<String>,
     /// `file:line` where it was defined.
     pub defined_at: String,
-}
-
-/// Where a rule routes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// A queue by name.
-    Queue(String),
-    /// Any queue whose agents have this skill: the first open and staffed, else the one that opens soonest.
-    Skill(String),
 }
 
 /// A compiled condition.
@@ -427,27 +389,6 @@ pub struct Retention {
     pub legal_hold: bool,
     /// `@cite`.
     pub cite: Option<String>,
-}
-
-/// A queue as declared; hours are evaluated by [`crate::route`].
-#[derive(Debug, Clone)]
-pub struct Queue {
-    /// Its name.
-    pub name: String,
-    /// Channel while open.
-    pub channel: crate::route::Channel,
-    /// Honest wait text while open.
-    pub wait: Option<String>,
-    /// Channel and promise template when closed.
-    pub after_hours: Option<(crate::route::Channel, String)>,
-    /// Follow-up delay after the next opening, in minutes.
-    pub follow_up_minutes: u32,
-    /// Skill.
-    pub skill: Option<String>,
-    /// Phone number.
-    pub phone: Option<String>,
-    /// The hours and closures, parsed.
-    pub schedule: crate::route::Schedule,
 }
 
 // The compiled policy's own vocabulary: the same words as the parser's AST, so that `eval` and everything after

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::compile::policy::{Priority, ReasonCode};
+use crate::compile::policy::ReasonCode;
+pub use crate::route::Route;
 
 use super::event::Phase;
 
@@ -128,38 +129,6 @@ pub struct MatchPart {
     pub start: usize,
     /// Byte offset one past it.
     pub end: usize,
-}
-
-/// Where the conversation goes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Route {
-    /// The queue.
-    pub queue: String,
-    /// Its priority.
-    pub priority: Priority,
-    /// `live_chat`, `ticket`, `email` or `callback`.
-    pub channel: crate::route::Channel,
-    /// The skill of the queue's agents.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skill: Option<String>,
-    /// Whether a person is there now.
-    pub open_now: bool,
-    /// The honest wait when live.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wait: Option<String>,
-    /// When someone will follow up, when not live (RFC 3339, local time).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub follow_up_by: Option<String>,
-    /// What the customer is told about the handoff.
-    pub message: String,
-}
-
-impl Route {
-    /// Whether a person joins this conversation now: the queue is open and staffed **and** its channel is live
-    /// chat. An open callback, ticket or email queue is an honest `capture`, never a "connecting you now".
-    pub fn live(&self) -> bool {
-        self.open_now && self.channel == crate::route::Channel::LiveChat
-    }
 }
 
 /// A disclaimer shown.

@@ -9,11 +9,12 @@
 //! The packet of a plain fail-safe is redacted of every kind of personal data: which retention rule applies
 //! could not be decided, so the strictest is assumed.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::decision::{Action, Decision, Signals};
 use super::event::{ConversationState, Event, Phase};
-use super::{DecideOptions, policy_ref, route_to};
+use super::tiers::live_or_capture;
+use super::{DecideOptions, policy_ref};
 use crate::compile::policy::{Policy, Priority, ReasonCode};
 
 /// The fail-safe decision for `event` in `state`, with `errors` saying why it could not be evaluated.
@@ -21,10 +22,11 @@ pub(super) fn fail_safe(
     policy: &Policy,
     state: &ConversationState,
     event: &Event,
+    time: DateTime<Utc>,
     errors: Vec<String>,
 ) -> (Decision, ConversationState) {
     let salvaged = event.salvaged();
-    if let Some((mut decision, next)) = emergency_in(policy, state, &salvaged) {
+    if let Some((mut decision, next)) = emergency_in(policy, state, &salvaged, time) {
         decision.reasons.push(ReasonCode::EngineError);
         if let Some(packet) = &mut decision.handoff {
             packet.reasons.push(ReasonCode::EngineError.as_str().to_string());
@@ -32,7 +34,7 @@ pub(super) fn fail_safe(
         decision.errors = errors;
         return (decision, next);
     }
-    to_safe_queue(policy, state, &salvaged, errors)
+    to_safe_queue(policy, state, &salvaged, time, errors)
 }
 
 /// The decision for the salvaged event when it is an emergency. Evaluation is guarded: if it faults, there is
@@ -41,9 +43,10 @@ fn emergency_in(
     policy: &Policy,
     state: &ConversationState,
     event: &Event,
+    time: DateTime<Utc>,
 ) -> Option<(Decision, ConversationState)> {
     let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        super::evaluate(policy, state, event, DecideOptions::default())
+        super::evaluate(policy, state, event, time, DecideOptions::default())
     }))
     .ok()?;
     (evaluated.0.action == Action::Emergency).then_some(evaluated)
@@ -54,12 +57,14 @@ fn to_safe_queue(
     policy: &Policy,
     state: &ConversationState,
     event: &Event,
+    time: DateTime<Utc>,
     errors: Vec<String>,
 ) -> (Decision, ConversationState) {
-    let time = event.time.unwrap_or_else(Utc::now);
     let next =
         ConversationState { phase: Phase::Waiting, queue: Some(policy.safe_queue.clone()), ..state.clone() };
-    let route = route_to(policy, &policy.safe_queue, Priority::High, event, time, 0.0);
+    // The safe queue at `high`, whoever the customer is (no priority tier raises it further).
+    let route =
+        policy.directory().route(&policy.safe_queue, Priority::High, time, event.agents_online.as_ref());
     let mut transcript = state.clone();
     if let Some(text) = &event.text {
         transcript.record(crate::handoff::Role::Customer, time, text);
@@ -82,7 +87,7 @@ fn to_safe_queue(
         conversation: event.conversation.clone(),
         turn: state.turn,
         time,
-        action: if route.live() { Action::Handoff } else { Action::Capture },
+        action: live_or_capture(&route),
         handoff: Some(handoff),
         reasons: vec![ReasonCode::EngineError],
         determining: Vec::new(),

@@ -22,17 +22,22 @@ fallback {
 queue desk { hours "24/7" }
 "#;
 
+/// The pinned time of events that carry none: a Monday afternoon (UTC).
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_625_200, 0).unwrap_or_default()
+}
+
 fn policy() -> Policy {
     let out = compile_source("t.policy", POLICY, &Options::default());
     out.policy.unwrap_or_else(|| panic!("{:?}", out.diagnostics))
 }
 
 fn message(text: &str) -> Event {
-    Event { text: Some(text.into()), confidence: Some(0.9), time: Some(Utc::now()), ..Event::default() }
+    Event { text: Some(text.into()), confidence: Some(0.9), time: Some(now()), ..Event::default() }
 }
 
 fn kind(kind: EventKind) -> Event {
-    Event { kind, time: Some(Utc::now()), ..Event::default() }
+    Event { kind, time: Some(now()), ..Event::default() }
 }
 
 fn at(phase: Phase) -> ConversationState {
@@ -40,7 +45,7 @@ fn at(phase: Phase) -> ConversationState {
 }
 
 fn step(state: &ConversationState, event: &Event) -> (Action, Phase) {
-    let (d, next) = decide(&policy(), state, event);
+    let (d, next) = decide(&policy(), state, event, now());
     assert_eq!(d.state, next.phase, "the decision reports the state it leaves behind");
     (d.action, next.phase)
 }
@@ -70,9 +75,9 @@ fn bot_to_waiting_on_an_emergency() {
 #[test]
 fn bot_to_waiting_after_two_strikes() {
     let weak = Event { confidence: Some(0.2), ..message("where is it") };
-    let (d, next) = decide(&policy(), &at(Phase::Bot), &weak);
+    let (d, next) = decide(&policy(), &at(Phase::Bot), &weak, now());
     assert_eq!((d.action, next.strikes), (Action::Answer, 1));
-    let (d, next) = decide(&policy(), &next, &Event { text: Some("and now?".into()), ..weak });
+    let (d, next) = decide(&policy(), &next, &Event { text: Some("and now?".into()), ..weak }, now());
     assert_eq!((d.action, next.phase, next.strikes), (Action::Handoff, Phase::Waiting, 0));
 }
 
@@ -121,14 +126,14 @@ fn any_state_to_closed() {
 
 #[test]
 fn closed_to_bot_on_a_new_message() {
-    let (d, next) = decide(&policy(), &at(Phase::Closed), &message("hello again"));
+    let (d, next) = decide(&policy(), &at(Phase::Closed), &message("hello again"), now());
     assert_eq!((d.action, next.phase, next.turn), (Action::Answer, Phase::Bot, 1));
 }
 
 #[test]
 fn an_invalid_event_fails_safe_to_a_person() {
     let bad = Event { confidence: Some(3.0), ..message("hi") };
-    let (d, next) = decide(&policy(), &at(Phase::Bot), &bad);
+    let (d, next) = decide(&policy(), &at(Phase::Bot), &bad, now());
     assert_eq!((d.action, next.phase), (Action::Handoff, Phase::Waiting));
     assert_eq!(d.reasons, vec![ReasonCode::EngineError]);
     assert!(d.errors[0].contains("`confidence`"));
@@ -136,14 +141,14 @@ fn an_invalid_event_fails_safe_to_a_person() {
 
 #[test]
 fn a_bot_reply_is_recorded_and_a_weak_one_counts_a_strike() {
-    let (_, state) = decide(&policy(), &at(Phase::Bot), &message("where is the office?"));
+    let (_, state) = decide(&policy(), &at(Phase::Bot), &message("where is the office?"), now());
     let reply = Event {
         kind: EventKind::BotReply,
         text: Some("We're at 12 Main St.".into()),
         confidence: Some(0.2),
         ..kind(EventKind::BotReply)
     };
-    let (d, next) = decide(&policy(), &state, &reply);
+    let (d, next) = decide(&policy(), &state, &reply, now());
     assert_eq!((d.action, next.phase, next.strikes), (Action::Answer, Phase::Bot, 1));
     assert_eq!(next.transcript.len(), 2);
     assert_eq!(next.transcript[1].role, crate::handoff::Role::Bot);

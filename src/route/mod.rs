@@ -13,11 +13,13 @@
 //! Everything takes the time as a parameter: nothing here reads the clock.
 
 pub mod hours;
+mod select;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use chrono_tz::Tz;
 
 pub use hours::{HoursError, Schedule};
+pub use select::{Directory, Priority, Route, Staffing, Target};
 
 /// The placeholders a queue message may use.
 pub const PLACEHOLDERS: [&str; 9] = [
@@ -127,23 +129,25 @@ impl std::fmt::Display for Channel {
     }
 }
 
-/// A queue as routing needs it.
-#[derive(Debug, Clone)]
-pub struct QueuePlan<'a> {
+/// A queue, as the compiler leaves it: its channel, hours and honest promises.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queue {
     /// Its name.
-    pub name: &'a str,
-    /// Its hours.
-    pub schedule: &'a Schedule,
+    pub name: String,
     /// Channel while open.
     pub channel: Channel,
     /// Honest wait text while open.
-    pub wait: Option<&'a str>,
+    pub wait: Option<String>,
     /// Channel and promise template when nobody is there.
-    pub after_hours: Option<(Channel, &'a str)>,
+    pub after_hours: Option<(Channel, String)>,
     /// Follow-up delay after the next opening, in minutes.
     pub follow_up_minutes: u32,
-    /// The queue's phone number.
-    pub phone: Option<&'a str>,
+    /// The skill of its agents.
+    pub skill: Option<String>,
+    /// Its phone number.
+    pub phone: Option<String>,
+    /// The hours and closures, parsed.
+    pub schedule: Schedule,
 }
 
 /// Where a handoff goes now, and what the customer is told.
@@ -166,7 +170,7 @@ pub const DEFAULT_AFTER_HOURS: &str = "Nobody from {queue} is available right no
 
 /// Routes to a queue at `at`. `staffed` is what the event says about agents online for this queue (`None`:
 /// unknown, assumed staffed in its hours).
-pub fn route(plan: &QueuePlan<'_>, at: DateTime<Utc>, staffed: Option<bool>) -> Routed {
+pub fn route(plan: &Queue, at: DateTime<Utc>, staffed: Option<bool>) -> Routed {
     let tz = plan.schedule.timezone();
     let open = plan.schedule.is_open(at);
     if open && staffed != Some(false) {
@@ -175,12 +179,16 @@ pub fn route(plan: &QueuePlan<'_>, at: DateTime<Utc>, staffed: Option<bool>) -> 
     // Nobody is there: promise a time counted from the next opening (or from now, if open but unstaffed).
     let next_open = if open { Some(at.with_timezone(&tz)) } else { plan.schedule.next_open(at) };
     let follow_up = next_open.map(|t| t + Duration::minutes(i64::from(plan.follow_up_minutes)));
-    let (channel, template) = plan.after_hours.unwrap_or((Channel::Ticket, DEFAULT_AFTER_HOURS));
+    let (channel, template) = plan
+        .after_hours
+        .as_ref()
+        .map(|(c, t)| (*c, t.as_str()))
+        .unwrap_or((Channel::Ticket, DEFAULT_AFTER_HOURS));
     let now = at.with_timezone(&tz);
     let message = render(template, |name| match name {
         "queue" => plan.name.replace('_', " "),
-        "wait" => plan.wait.unwrap_or("a short while").to_string(),
-        "phone" => plan.phone.unwrap_or("").to_string(),
+        "wait" => plan.wait.as_deref().unwrap_or("a short while").to_string(),
+        "phone" => plan.phone.as_deref().unwrap_or("").to_string(),
         "next_open" => next_open.map(|t| moment(now, t)).unwrap_or_else(|| "when we reopen".into()),
         "next_open_day" => next_open.map(|t| day(now, t)).unwrap_or_default(),
         "next_open_time" => next_open.map(|t| t.format("%H:%M").to_string()).unwrap_or_default(),
@@ -195,13 +203,13 @@ pub fn route(plan: &QueuePlan<'_>, at: DateTime<Utc>, staffed: Option<bool>) -> 
 /// The route of an open, staffed queue. Only live chat puts a person in the conversation now; a queue whose
 /// open channel is a callback, a ticket or email says so, with its wait (or its follow-up delay, counted from
 /// now) as the promise: never "connecting you with a person now" when the person will call or write back.
-fn open_route(plan: &QueuePlan<'_>, at: DateTime<Utc>) -> Routed {
-    let wait = plan.wait.map(str::to_string);
+fn open_route(plan: &Queue, at: DateTime<Utc>) -> Routed {
+    let wait = plan.wait.clone();
     let queue = plan.name.replace('_', " ");
     let follow_up = (plan.follow_up_minutes > 0).then(|| {
         at.with_timezone(&plan.schedule.timezone()) + Duration::minutes(i64::from(plan.follow_up_minutes))
     });
-    let when = match (plan.wait, follow_up) {
+    let when = match (plan.wait.as_deref(), follow_up) {
         (Some(w), _) => format!("; the wait is {w}"),
         (None, Some(t)) => format!(" by {}", moment(at.with_timezone(&plan.schedule.timezone()), t)),
         (None, None) => String::new(),
@@ -210,7 +218,7 @@ fn open_route(plan: &QueuePlan<'_>, at: DateTime<Utc>) -> Routed {
         if when.is_empty() { format!("{verb} as soon as possible") } else { format!("{verb}{when}") }
     };
     let message = match plan.channel {
-        Channel::LiveChat => match plan.wait {
+        Channel::LiveChat => match plan.wait.as_deref() {
             Some(w) => format!("I'm connecting you with a person now; the wait is {w}."),
             None => "I'm connecting you with a person now.".to_string(),
         },
@@ -252,14 +260,15 @@ fn moment(now: DateTime<Tz>, t: DateTime<Tz>) -> String {
 mod tests {
     use super::*;
 
-    fn plan(schedule: &Schedule) -> QueuePlan<'_> {
-        QueuePlan {
-            name: "nurse_line",
-            schedule,
+    fn plan(schedule: &Schedule) -> Queue {
+        Queue {
+            name: "nurse_line".into(),
+            schedule: schedule.clone(),
             channel: Channel::LiveChat,
-            wait: Some("about 5 minutes"),
-            after_hours: Some((Channel::Callback, "A nurse will call you back by {follow_up}.")),
+            wait: Some("about 5 minutes".into()),
+            after_hours: Some((Channel::Callback, "A nurse will call you back by {follow_up}.".into())),
             follow_up_minutes: 120,
+            skill: None,
             phone: None,
         }
     }
@@ -288,15 +297,15 @@ mod tests {
     #[test]
     fn an_open_callback_or_ticket_queue_never_says_connecting_now() {
         let s = Schedule::always(chrono_tz::America::Chicago);
-        let callback = QueuePlan { channel: Channel::Callback, wait: None, follow_up_minutes: 0, ..plan(&s) };
+        let callback = Queue { channel: Channel::Callback, wait: None, follow_up_minutes: 0, ..plan(&s) };
         let r = route(&callback, at("2026-01-05T15:00:00Z"), None);
         assert!(r.open_now && r.channel == Channel::Callback);
         assert_eq!(r.message, "Someone from nurse line will call you back as soon as possible.");
-        let ticket = QueuePlan { channel: Channel::Ticket, wait: None, follow_up_minutes: 30, ..plan(&s) };
+        let ticket = Queue { channel: Channel::Ticket, wait: None, follow_up_minutes: 30, ..plan(&s) };
         let r = route(&ticket, at("2026-01-05T15:00:00Z"), None);
         assert_eq!(r.message, "We've opened a ticket; someone from nurse line will reply by 09:30 today.");
         assert_eq!(r.follow_up_by.as_deref(), Some("2026-01-05T09:30:00-06:00"));
-        let email = QueuePlan { channel: Channel::Email, ..plan(&s) };
+        let email = Queue { channel: Channel::Email, ..plan(&s) };
         let r = route(&email, at("2026-01-05T15:00:00Z"), None);
         assert_eq!(
             r.message,

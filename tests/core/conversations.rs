@@ -6,6 +6,8 @@ use handrail::eval::{Action, ConversationState, Decision, Event, Phase, decide};
 
 use crate::root;
 
+use crate::clock::now;
+
 fn policy() -> handrail::compile::Policy {
     compile_file(&root().join("tests/cases/compile/ok/everything.policy"), &Options::default())
         .unwrap()
@@ -31,6 +33,7 @@ fn two_failures(day: &str, hour_utc: &str) -> (Decision, ConversationState) {
         &p,
         &ConversationState::default(),
         &message(&format!("{day}T{hour_utc}:00:00Z"), "Where do I park for my appointment?", 0.3),
+        now(),
     );
     assert_eq!(first.action, Action::Answer);
     let bot = Event {
@@ -38,7 +41,7 @@ fn two_failures(day: &str, hour_utc: &str) -> (Decision, ConversationState) {
         text: Some("Our address is 12 Main St.".into()),
         ..message(&format!("{day}T{hour_utc}:00:30Z"), "", 0.9)
     };
-    let (_, state) = decide(&p, &state, &Event { confidence: None, ..bot });
+    let (_, state) = decide(&p, &state, &Event { confidence: None, ..bot }, now());
     decide(
         &p,
         &state,
@@ -47,6 +50,7 @@ fn two_failures(day: &str, hour_utc: &str) -> (Decision, ConversationState) {
             "That didn't help. Where can I park? Reach me at dana@example.com",
             0.25,
         ),
+        now(),
     )
 }
 
@@ -89,7 +93,8 @@ fn the_same_conversation_at_23_00_gets_an_honest_capture() {
 #[test]
 fn an_emergency_while_waiting_still_gets_the_emergency_response() {
     let (_, state) = two_failures("2026-01-05", "16");
-    let (d, next) = decide(&policy(), &state, &message("2026-01-05T16:05:00Z", "now I have chest pain", 0.9));
+    let (d, next) =
+        decide(&policy(), &state, &message("2026-01-05T16:05:00Z", "now I have chest pain", 0.9), now());
     assert_eq!(d.action, Action::Emergency);
     assert!(d.say.iter().any(|s| s.contains("call 911")));
     assert_eq!(next.phase, Phase::Waiting);
@@ -100,8 +105,8 @@ fn a_customer_with_a_person_gets_hold() {
     let (_, state) = two_failures("2026-01-05", "16");
     let joined =
         Event { kind: handrail::eval::EventKind::AgentJoined, ..message("2026-01-05T16:06:00Z", "", 0.9) };
-    let (_, state) = decide(&policy(), &state, &Event { text: None, ..joined });
-    let (d, _) = decide(&policy(), &state, &message("2026-01-05T16:07:00Z", "I want a refund", 0.9));
+    let (_, state) = decide(&policy(), &state, &Event { text: None, ..joined }, now());
+    let (d, _) = decide(&policy(), &state, &message("2026-01-05T16:07:00Z", "I want a refund", 0.9), now());
     assert_eq!(d.action, Action::Hold);
     assert!(d.handoff.is_none(), "no second packet: the person already has the conversation");
 }
@@ -110,23 +115,23 @@ fn a_customer_with_a_person_gets_hold() {
 fn a_vip_or_a_frustrated_customer_is_routed_with_high_priority() {
     let p = policy();
     let mut e = message("2026-01-05T16:00:00Z", "I need a human", 0.9);
-    let (d, _) = decide(&p, &ConversationState::default(), &e);
+    let (d, _) = decide(&p, &ConversationState::default(), &e, now());
     assert_eq!(d.route.unwrap().priority, handrail::compile::policy::Priority::Normal);
     e.customer.insert("tier".into(), serde_json::json!("vip"));
-    let (d, _) = decide(&p, &ConversationState::default(), &e);
+    let (d, _) = decide(&p, &ConversationState::default(), &e, now());
     assert_eq!(d.route.unwrap().priority, handrail::compile::policy::Priority::High);
 
     // The bump is the policy's convention, not the engine's: a policy that ranks `gold` instead ranks it.
     let mut gold = policy();
     gold.conventions.priority_tiers = vec!["gold".into()];
-    let (d, _) = decide(&gold, &ConversationState::default(), &e);
+    let (d, _) = decide(&gold, &ConversationState::default(), &e, now());
     assert_eq!(
         d.route.unwrap().priority,
         handrail::compile::policy::Priority::Normal,
         "vip is no longer special"
     );
     e.customer.insert("tier".into(), serde_json::json!("gold"));
-    let (d, _) = decide(&gold, &ConversationState::default(), &e);
+    let (d, _) = decide(&gold, &ConversationState::default(), &e, now());
     assert_eq!(d.route.unwrap().priority, handrail::compile::policy::Priority::High);
 }
 
@@ -148,10 +153,11 @@ fn a_later_packet_is_redacted_and_kept_under_the_conversations_strictest_retenti
         &p,
         &ConversationState::default(),
         &message("2026-01-05T16:00:00Z", "my diagnosis came back; my ssn is 123-45-6789", 0.9),
+        now(),
     );
     assert_eq!(first.action, Action::Answer);
     let kept_until = first.retention.as_ref().unwrap().keep_until;
-    let (d, _) = decide(&p, &state, &message("2026-01-05T16:01:00Z", "a human please", 0.9));
+    let (d, _) = decide(&p, &state, &message("2026-01-05T16:01:00Z", "a human please", 0.9), now());
     assert!(d.retention.is_none(), "this message matches no retention rule");
     let packet = d.handoff.unwrap();
     assert_eq!(packet.transcript[0].text, "my diagnosis came back; my ssn is [ssn]");

@@ -4,6 +4,8 @@ use handrail::cases::{Report, RunOptions, run_file};
 
 use crate::{files, root};
 
+use crate::clock::now;
+
 #[test]
 fn every_decision_case_passes() {
     let cases = files("tests/cases/eval", ".toml");
@@ -23,7 +25,7 @@ fn matches_report_byte_spans_of_the_original_text() {
     let text = "Hi!! I need a REAL PERSONNN, now";
     let event =
         handrail::eval::Event { text: Some(text.into()), confidence: Some(0.9), ..Default::default() };
-    let (d, _) = handrail::eval::decide(&policy, &Default::default(), &event);
+    let (d, _) = handrail::eval::decide(&policy, &Default::default(), &event, now());
     let m = &d.rules[0].matches;
     assert!(!m.is_empty());
     for hit in m {

@@ -11,6 +11,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod cli;
+#[path = "../support/clock.rs"]
+mod clock;
 mod conversations;
 mod decisions;
 mod diagnostics;

@@ -7,6 +7,8 @@ use handrail::compile::{Options, builtin_default, compile_source};
 use handrail::eval::{Action, ConversationState, Event, decide, decode, fail_safe};
 use proptest::prelude::*;
 
+use crate::clock::now;
+
 /// The built-in policy, compiled once for all cases.
 fn policy() -> &'static handrail::compile::Policy {
     static POLICY: std::sync::OnceLock<handrail::compile::Policy> = std::sync::OnceLock::new();
@@ -64,7 +66,7 @@ proptest! {
     ) {
         let event = Event { text: Some(text), confidence, time: Some(chrono::Utc::now()), ..Event::default() };
         prop_assume!(event.validate().is_ok());
-        let (decision, _) = decide(policy(), &ConversationState::default(), &event);
+        let (decision, _) = decide(policy(), &ConversationState::default(), &event, now());
         prop_assert!(!decision.reasons.contains(&ReasonCode::EngineError), "{:?}", decision.errors);
         prop_assert!(decision.errors.is_empty(), "{:?}", decision.errors);
         for rule in &decision.rules {
@@ -80,7 +82,7 @@ proptest! {
     #[test]
     fn an_out_of_range_event_fails_safe(text in any::<String>(), confidence in prop_oneof![-5.0f64..-0.001, 1.001f64..5.0]) {
         let event = Event { text: Some(text), confidence: Some(confidence), ..Event::default() };
-        let (decision, next) = decide(policy(), &ConversationState::default(), &event);
+        let (decision, next) = decide(policy(), &ConversationState::default(), &event, now());
         prop_assert_ne!(decision.action, Action::Answer);
         prop_assert!(decision.reasons.contains(&ReasonCode::EngineError));
         prop_assert!(decision.errors.iter().any(|e| e.contains("`confidence`")), "{:?}", decision.errors);
@@ -107,9 +109,9 @@ proptest! {
         let decoded = decode(&line);
         prop_assert_eq!(decoded.errors.is_empty(), fault.is_empty(), "{:?}", decoded.errors);
         let (decision, _) = if decoded.errors.is_empty() {
-            decide(policy(), &ConversationState::default(), &decoded.event)
+            decide(policy(), &ConversationState::default(), &decoded.event, now())
         } else {
-            fail_safe(policy(), &ConversationState::default(), &decoded.event, decoded.errors.clone())
+            fail_safe(policy(), &ConversationState::default(), &decoded.event, now(), decoded.errors.clone())
         };
         prop_assert_eq!(decision.action, Action::Emergency, "{}", line);
         prop_assert_eq!(decision.determining.first().map(String::as_str), Some("EMER-SELF-HARM"));
@@ -129,7 +131,7 @@ proptest! {
     ) {
         let decoded = decode(&line);
         if decoded.errors.is_empty() {
-            let (decision, _) = decide(policy(), &ConversationState::default(), &decoded.event);
+            let (decision, _) = decide(policy(), &ConversationState::default(), &decoded.event, now());
             prop_assert!(!decision.reasons.contains(&ReasonCode::EngineError), "{line}: {:?}", decision.errors);
             prop_assert_eq!(Event::from_json(&line).ok(), Some(decoded.event));
         } else {
@@ -140,7 +142,7 @@ proptest! {
                 );
             }
             let (decision, _) =
-                fail_safe(policy(), &ConversationState::default(), &decoded.event, decoded.errors.clone());
+                fail_safe(policy(), &ConversationState::default(), &decoded.event, now(), decoded.errors.clone());
             prop_assert_ne!(decision.action, Action::Answer);
             prop_assert!(decision.reasons.contains(&ReasonCode::EngineError));
         }
