@@ -44,6 +44,7 @@ impl Sources {
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Severity {
     /// A lint: the policy compiles, but something is probably wrong.
     Warning,

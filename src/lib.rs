@@ -13,8 +13,9 @@
 //! Beside the pipeline: [`text`] (normalisation and phrase matching, used by `compile` and `eval`), [`route`]
 //! (queues and business hours), [`handoff`] (the packet a person receives: redaction, identity, summary) and
 //! [`audit`] (the tamper-evident log, which depends on nothing else in the crate), with [`evidence`] turning a
-//! decision into the records that prove it, and [`cases`] running the declarative TOML cases of `handrail test`. `cli` holds one file per
-//! subcommand; `main.rs` only wires.
+//! decision into the records that prove it, [`cases`] running the declarative TOML cases of `handrail test`
+//! and [`fold`] splitting labelled messages into folds. The command line is the binary's own (`src/main.rs`
+//! and `src/cli/`, one file per subcommand), built on this API alone.
 //!
 //! # Embedding
 //!
@@ -101,16 +102,12 @@
 pub mod audit;
 #[cfg(feature = "cases")]
 pub mod cases;
-/// The command line (`handrail check`, `test`, `eval`, ...), behind the default `cli` feature: an embedder turns
-/// default features off and compiles neither it nor its dependencies (clap, miette's renderer,
-/// tracing-subscriber, csv, toml, similar). Not a stable API: it is the binary's, kept here for its tests.
-#[cfg(feature = "cli")]
-#[doc(hidden)]
-pub mod cli;
 pub mod compile;
 pub mod diagnostic;
 pub mod eval;
 pub mod evidence;
+#[cfg(feature = "cases")]
+pub mod fold;
 pub mod handoff;
 pub mod route;
 pub mod syntax;
@@ -126,5 +123,7 @@ pub use compile::{
     compile_file, compile_source,
 };
 pub use diagnostic::{Diagnostic, ErrorFormat, Severity};
-pub use eval::{Action, ConversationState, DecideOptions, Decision, Event, Phase, decide, decide_with};
+pub use eval::{
+    Action, ConversationState, DecideOptions, Decision, Event, InvalidEvent, Phase, decide, decide_with,
+};
 pub use route::{Channel, Priority, Route};

@@ -1,11 +1,13 @@
 //! The `handrail` binary: parses arguments, installs tracing (to stderr) and the diagnostic handler, dispatches
 //! to a subcommand and returns its exit code. Nothing else lives here.
 
+mod cli;
+
 fn main() -> std::process::ExitCode {
-    let cli = handrail::cli::parse();
+    let cli = cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("HANDRAIL_LOG"))
         .init();
-    handrail::cli::run_guarded(|| handrail::cli::run(cli)).into()
+    cli::run_guarded(|| cli::run(cli)).into()
 }

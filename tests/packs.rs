@@ -111,8 +111,7 @@ fn written_emergencies_reach_the_emergency_response_and_near_misses_do_not() {
                 handrail::eval::decide(&policy, &handrail::eval::ConversationState::default(), &event, now());
             let emergency = decision.action == handrail::eval::Action::Emergency;
             let positive = row["mapped_trigger"] != "none";
-            let fold =
-                if handrail::cli::score::Fold::of(&row["text"], 5) == 1 { "checking" } else { "tuning" };
+            let fold = if handrail::fold::Fold::of(&row["text"], 5) == 1 { "checking" } else { "tuning" };
             for key in [format!("{fold} {}", row["lang"]), fold.to_string(), "all".to_string()] {
                 let c = counts.entry(key).or_default();
                 if positive {

@@ -61,6 +61,7 @@ pub mod files {
 /// An error that stops the writer or the verifier from working at all (problems found in a log are reported
 /// by [`verify()`], not returned as errors).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuditError {
     /// Reading or writing a file failed.
     #[error("`{path}`: {source}")]

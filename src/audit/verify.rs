@@ -34,6 +34,7 @@ pub struct VerifyOptions {
 
 /// One problem found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Problem {
     /// The record concerned (its position in the log), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,6 +49,8 @@ pub struct Problem {
 /// The verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+// Not `non_exhaustive`: the three verdicts are the verifier's whole contract (exit codes 0, 3 and 2), and a new
+// one must break every caller that maps them rather than fall into a wildcard.
 pub enum Outcome {
     /// No problem, and every record is signed (or the unsigned ones are within what the auditor allowed).
     #[default]
@@ -61,6 +64,7 @@ pub enum Outcome {
 
 /// The outcome of a verification.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct Report {
     /// The verdict.
     pub outcome: Outcome,

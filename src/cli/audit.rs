@@ -1,6 +1,6 @@
 //! `handrail audit`: keys, verification, proofs, and the operations on a log (show, erase, purge, rotate-key).
 
-// Proofs and logs handed to these commands are hostile input, as in `crate::audit`.
+// Proofs and logs handed to these commands are hostile input, as in `handrail::audit`.
 #![deny(clippy::arithmetic_side_effects)]
 
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::{Exit, Format};
-use crate::audit::{self, AuditLog, Signer, Verifier, VerifyOptions, WriterOptions, files};
+use handrail::audit::{self, AuditLog, Signer, Verifier, VerifyOptions, WriterOptions, files};
 
 /// Work with the tamper-evident audit log: create keys, verify a log, prove one record, erase and purge payloads.
 ///

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Exit, PackArgs};
-use crate::diagnostic::ErrorFormat;
+use handrail::diagnostic::ErrorFormat;
 
 /// Check policy files: report every error and warning at once, each with `file:line:col`, the source line, and
 /// help on how to fix it.
@@ -52,11 +52,11 @@ pub fn run(args: Args) -> Exit {
     for file in &args.files {
         let output = if file.as_os_str() == "-" {
             match super::read_stdin() {
-                Ok(text) => crate::compile::compile_source("<stdin>", &text, &args.packs.options()),
+                Ok(text) => handrail::compile::compile_source("<stdin>", &text, &args.packs.options()),
                 Err(exit) => return exit,
             }
         } else {
-            match crate::compile::compile_file(file, &args.packs.options()) {
+            match handrail::compile::compile_file(file, &args.packs.options()) {
                 Ok(output) => output,
                 Err(why) => {
                     eprintln!("error: {why}");
@@ -73,7 +73,7 @@ pub fn run(args: Args) -> Exit {
                     Err(exit) => return exit,
                 }
             }
-            let measured = crate::compile::generic_phrases(policy, &negatives, args.max_share / 100.0);
+            let measured = handrail::compile::generic_phrases(policy, &negatives, args.max_share / 100.0);
             output.diagnostics.extend(measured);
             output.diagnostics.sort_by_key(|d| (d.location.source, d.location.span.start));
         }
@@ -99,9 +99,9 @@ pub fn run(args: Args) -> Exit {
 }
 
 /// Every phrase of the local policy, set by set, as it is compared with messages.
-fn print_phrases(policy: &crate::compile::Policy) {
+fn print_phrases(policy: &handrail::compile::Policy) {
     for (i, set) in policy.phrase_sets.iter().enumerate() {
-        let phrases: Vec<&crate::compile::policy::PhraseInfo> =
+        let phrases: Vec<&handrail::compile::policy::PhraseInfo> =
             policy.phrases.iter().filter(|p| p.set == i as u32 && p.location.source == 0).collect();
         if phrases.is_empty() || set.side_of.is_some() {
             continue;
@@ -124,8 +124,9 @@ fn print_phrases(policy: &crate::compile::Policy) {
                 out!("  {}", p.text);
                 continue;
             }
-            let shown = crate::text::describe_phrase(&p.text, variation).unwrap_or_else(|_| p.text.clone());
-            out!("  {:<40} {shown}", crate::syntax::print::quote(&p.text));
+            let shown =
+                handrail::text::describe_phrase(&p.text, variation).unwrap_or_else(|_| p.text.clone());
+            out!("  {:<40} {shown}", handrail::syntax::print::quote(&p.text));
         }
     }
 }

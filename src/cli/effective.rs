@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::{Exit, Format, PackArgs};
-use crate::compile::Policy;
-use crate::compile::policy::Target;
-use crate::compile::policy::{PeriodUnit, ShowMode};
-use crate::diagnostic::{ErrorFormat, Sources};
-use crate::syntax::ast::ItemKind;
+use handrail::compile::Policy;
+use handrail::compile::policy::Target;
+use handrail::compile::policy::{PeriodUnit, ShowMode};
+use handrail::diagnostic::{ErrorFormat, Sources};
+use handrail::syntax::ast::ItemKind;
 
 /// Show the effective policy: what a policy that extends packs really contains once they are merged.
 ///
@@ -34,7 +34,7 @@ pub struct Args {
 
 /// Runs `handrail effective`.
 pub fn run(args: Args) -> Exit {
-    let output = match crate::compile::compile_file(&args.file, &args.packs.options()) {
+    let output = match handrail::compile::compile_file(&args.file, &args.packs.options()) {
         Ok(output) => output,
         Err(why) => {
             eprintln!("error: {why}");
@@ -58,12 +58,12 @@ pub fn run(args: Args) -> Exit {
 fn queue_origins(sources: &Sources) -> Vec<(String, String)> {
     let mut found: Vec<(String, String)> = Vec::new();
     for source in &sources.files {
-        let Ok(file) = crate::syntax::parse(&source.text) else { continue };
+        let Ok(file) = handrail::syntax::parse(&source.text) else { continue };
         for item in &file.items {
             if let ItemKind::Queue(q) = &item.kind
                 && !found.iter().any(|(name, _)| *name == q.name.text)
             {
-                let (line, _) = crate::diagnostic::line_col(&source.text, q.name.span.start);
+                let (line, _) = handrail::diagnostic::line_col(&source.text, q.name.span.start);
                 found.push((q.name.text.clone(), format!("{}:{line}", source.name)));
             }
         }

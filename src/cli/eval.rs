@@ -18,9 +18,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use super::{Exit, PolicyArgs};
-use crate::diagnostic::ErrorFormat;
-use crate::eval::event::{MAX_EVENT_LINE_BYTES, UNKNOWN_CONVERSATION};
-use crate::eval::{ConversationState, DecideOptions, Decision, Event};
+use handrail::diagnostic::ErrorFormat;
+use handrail::eval::event::{MAX_EVENT_LINE_BYTES, UNKNOWN_CONVERSATION};
+use handrail::eval::{ConversationState, DecideOptions, Decision, Event};
 
 /// Decide events: JSON Lines in (one event per line), one decision per line out.
 ///
@@ -146,10 +146,10 @@ fn spawn_reader(mut reader: Box<dyn BufRead + Send>) -> Receiver<Input> {
 /// An audit failure: what to tell, and the exit code (3 when a file could not be read or written).
 struct AuditFailure(Exit, String);
 
-impl From<crate::audit::AuditError> for AuditFailure {
-    fn from(e: crate::audit::AuditError) -> Self {
+impl From<handrail::audit::AuditError> for AuditFailure {
+    fn from(e: handrail::audit::AuditError) -> Self {
         let exit = match e {
-            crate::audit::AuditError::Io { .. } => Exit::Io,
+            handrail::audit::AuditError::Io { .. } => Exit::Io,
             _ => Exit::Failed,
         };
         AuditFailure(exit, e.to_string())
@@ -159,7 +159,7 @@ impl From<crate::audit::AuditError> for AuditFailure {
 /// The audit log and the decisions waiting for their records to be durable: a group commit bounded in size
 /// (`batch`) and time (`max_wait`), kept here in the eval loop on the log's public `append`/`commit`.
 struct Audited {
-    log: crate::audit::AuditLog,
+    log: handrail::audit::AuditLog,
     pending: Vec<String>,
     /// When the oldest pending decision was recorded.
     oldest: Option<Instant>,
@@ -172,16 +172,16 @@ impl Audited {
         args: &Args,
         dir: &Path,
         key: &Path,
-        policy: &crate::compile::Policy,
+        policy: &handrail::compile::Policy,
     ) -> Result<Audited, AuditFailure> {
         let text = std::fs::read_to_string(key)
             .map_err(|e| AuditFailure(Exit::Io, format!("cannot read `{}`: {e}", key.display())))?;
-        let signer = crate::audit::Signer::parse(&text)
+        let signer = handrail::audit::Signer::parse(&text)
             .map_err(|e| AuditFailure(Exit::Usage, format!("`{}`: {e}", key.display())))?;
         let origin = signer.verifier().name.clone();
-        let options = crate::audit::WriterOptions { origin, ..crate::audit::WriterOptions::default() };
-        let mut log = crate::audit::AuditLog::open(dir, signer, options)?;
-        log.append(chrono::Utc::now(), crate::evidence::deployed(policy))?;
+        let options = handrail::audit::WriterOptions { origin, ..handrail::audit::WriterOptions::default() };
+        let mut log = handrail::audit::AuditLog::open(dir, signer, options)?;
+        log.append(chrono::Utc::now(), handrail::evidence::deployed(policy))?;
         Ok(Audited {
             log,
             pending: Vec::new(),
@@ -191,7 +191,7 @@ impl Audited {
         })
     }
 
-    /// Records a decision (and its packet's transfer) through [`crate::evidence`], with `payload` the event as
+    /// Records a decision (and its packet's transfer) through [`handrail::evidence`], with `payload` the event as
     /// it may be stored and `next` the conversation's state after it; the decision is printed once durable.
     fn record(
         &mut self,
@@ -200,7 +200,7 @@ impl Audited {
         payload: Vec<u8>,
         json: String,
     ) -> Result<(), AuditFailure> {
-        crate::evidence::record(&mut self.log, decision, next, payload)?;
+        handrail::evidence::record(&mut self.log, decision, next, payload)?;
         self.pending.push(json);
         self.oldest.get_or_insert_with(Instant::now);
         Ok(())
@@ -259,12 +259,12 @@ struct Line {
 fn decode_line(bytes: &[u8]) -> Line {
     match std::str::from_utf8(bytes) {
         Ok(text) => {
-            let decoded = crate::eval::decode(text);
+            let decoded = handrail::eval::decode(text);
             Line { event: decoded.event, errors: decoded.errors, raw: text.to_string() }
         }
         Err(e) => {
             let raw = String::from_utf8_lossy(bytes).into_owned();
-            let mut decoded = crate::eval::decode(&raw);
+            let mut decoded = handrail::eval::decode(&raw);
             // The bad bytes may be in the conversation id itself: then it names no conversation we know.
             if decoded.event.conversation.contains(char::REPLACEMENT_CHARACTER) {
                 decoded.event.conversation = UNKNOWN_CONVERSATION.to_string();
@@ -279,15 +279,15 @@ fn decode_line(bytes: &[u8]) -> Line {
     }
 }
 
-/// The payload stored for a decision ([`crate::evidence`]): the event redacted per the conversation's retention.
+/// The payload stored for a decision ([`handrail::evidence`]): the event redacted per the conversation's retention.
 /// A malformed line is stored as read, redacted of every kind; an over-long line is not stored at all.
 fn stored_payload(line: &Line, next: &ConversationState, decision: &Decision) -> Vec<u8> {
     if line.errors.is_empty() {
-        crate::evidence::stored_event(&line.event, decision, next)
+        handrail::evidence::stored_event(&line.event, decision, next)
     } else if line.raw.is_empty() {
         Vec::new()
     } else {
-        crate::evidence::stored_unreadable(&line.raw)
+        handrail::evidence::stored_unreadable(&line.raw)
     }
 }
 
@@ -397,10 +397,10 @@ pub fn run(args: Args) -> Exit {
             Default::default()
         };
         let (decision, next_state) = if line.errors.is_empty() {
-            crate::eval::decide_with(&policy, &state, &event, now, options)
+            handrail::eval::decide_with(&policy, &state, &event, now, options)
         } else {
             let errors = line.errors.iter().map(|why| format!("line {number}: {why}")).collect();
-            crate::eval::fail_safe(&policy, &state, &event, now, errors)
+            handrail::eval::fail_safe(&policy, &state, &event, now, errors)
         };
         for why in line.errors.iter().chain(if line.errors.is_empty() { &decision.errors[..] } else { &[] }) {
             eprintln!("error: {name}:{number}: {why}");

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::Exit;
-use crate::diagnostic::{ErrorFormat, Sources};
+use handrail::diagnostic::{ErrorFormat, Sources};
 
 /// Format policy files in place, in the one canonical layout. Comments are kept where they were written.
 ///
@@ -86,7 +86,7 @@ pub fn run(args: Args) -> Exit {
 }
 
 /// Formats a policy source: parse, print back.
-pub fn format_source(source: &str) -> Result<String, crate::syntax::SyntaxError> {
-    let file = crate::syntax::parse(source)?;
-    Ok(crate::syntax::print::print(&file, source))
+pub fn format_source(source: &str) -> Result<String, handrail::syntax::SyntaxError> {
+    let file = handrail::syntax::parse(source)?;
+    Ok(handrail::syntax::print::print(&file, source))
 }

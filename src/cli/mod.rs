@@ -40,8 +40,8 @@ macro_rules! eprint {
     }};
 }
 
-use crate::compile::{Options, Output, Policy};
-use crate::diagnostic::ErrorFormat;
+use handrail::compile::{Options, Output, Policy};
+use handrail::diagnostic::ErrorFormat;
 
 pub mod audit;
 pub mod check;
@@ -190,11 +190,11 @@ impl PolicyArgs {
     /// Compiles the policy, printing its diagnostics; `Err` carries the exit code when it cannot be used.
     pub fn load(&self, format: ErrorFormat) -> Result<Policy, Exit> {
         let output = match &self.policy {
-            Some(path) => crate::compile::compile_file(path, &self.options()).map_err(|why| {
+            Some(path) => handrail::compile::compile_file(path, &self.options()).map_err(|why| {
                 eprintln!("error: {why}");
                 Exit::Io
             })?,
-            None => crate::compile::builtin_default(),
+            None => handrail::compile::builtin_default(),
         };
         // Warnings are `check`'s business; here only errors are worth interrupting the run for.
         if output.errors() > 0 {

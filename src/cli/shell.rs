@@ -55,11 +55,11 @@ pub fn long_version() -> String {
         env!("HANDRAIL_TARGET"),
         env!("HANDRAIL_PROFILE")
     );
-    for (name, path, source) in crate::compile::packs::BUILTIN {
-        let output = crate::compile::compile_source(
+    for (name, path, source) in handrail::compile::packs::BUILTIN {
+        let output = handrail::compile::compile_source(
             &format!("<builtin>/{path}"),
             source,
-            &crate::compile::Options::default(),
+            &handrail::compile::Options::default(),
         );
         let hash = output.policy.map_or_else(|| "does not compile".to_string(), |p| p.hash);
         text.push_str(&format!("\n  {name:<11} {hash}"));

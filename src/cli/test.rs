@@ -1,10 +1,10 @@
-//! `handrail test`: run declarative TOML test cases against a policy ([`crate::cases`]) and print the report.
+//! `handrail test`: run declarative TOML test cases against a policy ([`handrail::cases`]) and print the report.
 
 use std::path::PathBuf;
 
 use super::{Exit, PolicyArgs};
-use crate::cases::{CaseError, Report, RunOptions};
-use crate::diagnostic::ErrorFormat;
+use handrail::cases::{CaseError, Report, RunOptions};
+use handrail::diagnostic::ErrorFormat;
 
 /// Run declarative test cases (TOML) against a policy and print `N passed, N failed`.
 ///
@@ -43,7 +43,7 @@ pub struct Args {
 
 /// Runs `handrail test`.
 pub fn run(args: Args) -> Exit {
-    let (files, skipped) = match crate::cases::collect(&args.paths) {
+    let (files, skipped) = match handrail::cases::collect(&args.paths) {
         Ok(found) => found,
         Err(why) => {
             eprintln!("error: {why}");
@@ -61,7 +61,7 @@ pub fn run(args: Args) -> Exit {
     let mut report = Report::default();
     let mut broken = false;
     for file in &files {
-        if let Err(e) = crate::cases::run_file(file, &options, &mut report) {
+        if let Err(e) = handrail::cases::run_file(file, &options, &mut report) {
             broken = true;
             if report_error(&e, args.error_format) == Exit::Io {
                 return Exit::Io;

@@ -209,7 +209,7 @@ impl Builder {
         Priority::parse(&name.text).unwrap_or_else(|| {
             self.push(
                 CompileError::new(K::UnknownPriority(name.text.clone()), src, name.span)
-                    .suggest(&name.text, Priority::NAMES)
+                    .suggest(&name.text, Priority::NAMES.iter().copied())
                     .help("the priorities are `low`, `normal`, `high` and `urgent`"),
             );
             Priority::Normal

@@ -121,8 +121,22 @@ pub struct PhraseInfo {
 }
 
 /// The reason code a rule's tier gives its decisions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[non_exhaustive]
 pub enum ReasonCode {
     /// An emergency rule.
     Emergency,
@@ -153,20 +167,7 @@ pub enum ReasonCode {
 impl ReasonCode {
     /// The code as written in decisions, audit records and test cases.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ReasonCode::Emergency => "emergency",
-            ReasonCode::ExplicitRequest => "explicit_request",
-            ReasonCode::HardRoute => "hard_route",
-            ReasonCode::Topic => "topic",
-            ReasonCode::BusinessRule => "business_rule",
-            ReasonCode::LowConfidence => "low_confidence",
-            ReasonCode::RepeatedFailure => "repeated_failure",
-            ReasonCode::Rephrase => "rephrase",
-            ReasonCode::Frustration => "frustration",
-            ReasonCode::Feedback => "feedback",
-            ReasonCode::EngineError => "engine_error",
-            ReasonCode::Default => "default",
-        }
+        self.into()
     }
 }
 
@@ -281,7 +282,8 @@ impl std::fmt::Display for Literal {
 }
 
 /// Numeric fields of an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum NumberField {
     /// The bot's retrieval confidence, 0 to 1.
     Confidence,
@@ -300,19 +302,13 @@ pub enum NumberField {
 impl NumberField {
     /// The field's name in the policy language.
     pub fn name(self) -> &'static str {
-        match self {
-            NumberField::Confidence => "confidence",
-            NumberField::Sentiment => "sentiment",
-            NumberField::Frustration => "frustration",
-            NumberField::Strikes => "strikes",
-            NumberField::Turn => "turn",
-            NumberField::Hour => "hour",
-        }
+        self.into()
     }
 }
 
 /// Text fields of an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum TextField {
     /// `positive` or `negative`.
     Feedback,
@@ -327,12 +323,7 @@ pub enum TextField {
 impl TextField {
     /// The field's name in the policy language.
     pub fn name(self) -> &'static str {
-        match self {
-            TextField::Feedback => "feedback",
-            TextField::Channel => "channel",
-            TextField::Page => "page",
-            TextField::Weekday => "weekday",
-        }
+        self.into()
     }
 }
 
@@ -412,7 +403,8 @@ macro_rules! lowered_enum {
 
 lowered_enum! {
     /// The four rule tiers, highest precedence first.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, strum::IntoStaticStr)]
+    #[strum(serialize_all = "snake_case")]
     Tier {
         /// `emergency`.
         Emergency,
@@ -428,12 +420,7 @@ lowered_enum! {
 impl Tier {
     /// The keyword that introduces a rule of this tier.
     pub fn keyword(self) -> &'static str {
-        match self {
-            Tier::Emergency => "emergency",
-            Tier::Request => "request",
-            Tier::HardRoute => "hard_route",
-            Tier::Escalate => "escalate",
-        }
+        self.into()
     }
 }
 

@@ -125,11 +125,11 @@ impl Builder {
 
     /// The channel named by `c`, checked: an unknown name, or live chat after hours, is an error.
     fn channel(&mut self, c: &Name, src: SourceId, after_hours: bool) -> Option<Channel> {
-        let names = Channel::ALL.map(Channel::name);
         let Some(channel) = Channel::parse(&c.text) else {
+            let names: Vec<&str> = Channel::ALL.iter().map(|c| c.name()).collect();
             self.push(
                 CompileError::new(K::UnknownChannel(c.text.clone()), src, c.span)
-                    .suggest(&c.text, names)
+                    .suggest(&c.text, names.iter().copied())
                     .help(format!("the channels are {}", names.join(", "))),
             );
             return None;

@@ -9,8 +9,10 @@ pub use crate::route::Route;
 use super::event::Phase;
 
 /// What the bot may do with this event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[non_exhaustive]
 pub enum Action {
     /// An emergency: the emergency text now, and a person.
     Emergency,
@@ -27,18 +29,13 @@ pub enum Action {
 impl Action {
     /// The action's name as written in decisions and test cases.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Emergency => "emergency",
-            Action::Handoff => "handoff",
-            Action::Capture => "capture",
-            Action::Answer => "answer",
-            Action::Hold => "hold",
-        }
+        self.into()
     }
 }
 
 /// One decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Decision {
     /// The conversation.
     pub conversation: String,
@@ -85,6 +82,7 @@ pub struct Decision {
 
 /// A rule that matched.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RuleHit {
     /// Its id.
     pub id: String,
@@ -101,6 +99,7 @@ pub struct RuleHit {
 
 /// A phrase found in the message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct PhraseMatch {
     /// The phrase set.
     pub set: String,
@@ -122,6 +121,7 @@ pub struct PhraseMatch {
 
 /// One part of a proximity match.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct MatchPart {
     /// The text, as the customer wrote it.
     pub text: String,
@@ -133,6 +133,7 @@ pub struct MatchPart {
 
 /// A disclaimer shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ShownDisclaimer {
     /// Its name.
     pub name: String,
@@ -219,6 +220,7 @@ pub use crate::audit::PolicyRef;
 
 /// Why a rule did or did not fire.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RuleTrace {
     /// The rule id.
     pub id: String,

@@ -78,6 +78,7 @@ impl Default for Event {
 /// What an event is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EventKind {
     /// The customer wrote something.
     #[default]
@@ -96,8 +97,9 @@ pub enum EventKind {
 }
 
 /// Explicit feedback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Feedback {
     /// Thumbs up.
     Positive,
@@ -108,10 +110,7 @@ pub enum Feedback {
 impl Feedback {
     /// The value a condition compares with.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Feedback::Positive => "positive",
-            Feedback::Negative => "negative",
-        }
+        self.into()
     }
 }
 
@@ -155,6 +154,15 @@ pub struct EventError {
     pub problem: String,
 }
 
+/// A line that could not be read as an event: every problem, each naming the field and what it must be.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", .problems.join("; "))]
+#[non_exhaustive]
+pub struct InvalidEvent {
+    /// The problems, in the order of the fields.
+    pub problems: Vec<String>,
+}
+
 /// An event line decoded: the event, and every problem with it. When there are problems, `event` holds what
 /// could be salvaged (every field that is itself valid, the rest left out) for the fail-safe to scan: a crisis
 /// written in a line with a misspelt field still gets the emergency response.
@@ -168,11 +176,11 @@ pub struct Decoded {
 
 impl Event {
     /// Parses one JSON event. The error names every field at fault and what it must be (`\`confidence\` must
-    /// be a number between 0 and 1, found a string`); several are joined by `; `. Ranges are checked by
+    /// be a number between 0 and 1, found a string`); displayed, several are joined by `; `. Ranges are checked by
     /// [`Event::validate`], which [`crate::eval::decide`] calls (an out-of-range event fails safe to a person);
     /// [`decode`] does both at once.
-    pub fn from_json(line: &str) -> Result<Event, String> {
-        serde_json::from_str(line).map_err(|_| decode(line).errors.join("; "))
+    pub fn from_json(line: &str) -> Result<Event, InvalidEvent> {
+        serde_json::from_str(line).map_err(|_| InvalidEvent { problems: decode(line).errors })
     }
 
     /// Checks ranges and limits that JSON types cannot express; the first problem.
@@ -343,6 +351,7 @@ fn kind_of(value: &serde_json::Value, quoted: bool) -> String {
 /// Where the conversation is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Phase {
     /// The bot is answering.
     #[default]

@@ -27,7 +27,7 @@ mod tiers;
 use chrono::{DateTime, Utc};
 
 pub use decision::{Action, Decision};
-pub use event::{ConversationState, Decoded, Event, EventKind, Feedback, Phase, decode};
+pub use event::{ConversationState, Decoded, Event, EventKind, Feedback, InvalidEvent, Phase, decode};
 
 use crate::compile::policy::{NegationMode, Policy, ReasonCode, Rule};
 use cond::Facts;

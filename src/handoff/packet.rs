@@ -12,6 +12,7 @@ use super::redact::{PiiKind, find, redact};
 /// Who said something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Role {
     /// The customer.
     Customer,
@@ -85,6 +86,7 @@ pub struct PacketRetention {
 
 /// The packet a person receives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Packet {
     /// The conversation.
     pub conversation: String,

@@ -17,8 +17,23 @@
 use std::ops::Range;
 
 /// A kind of personal data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[non_exhaustive]
 pub enum PiiKind {
     /// An email address.
     Email,
@@ -50,23 +65,12 @@ impl PiiKind {
 
     /// The name used in policies (`redact ssn, email`) and markers.
     pub fn name(self) -> &'static str {
-        match self {
-            PiiKind::Email => "email",
-            PiiKind::CardNumber => "card_number",
-            PiiKind::Ssn => "ssn",
-            PiiKind::AccountNumber => "account_number",
-            PiiKind::RecordNumber => "record_number",
-            PiiKind::DateOfBirth => "date_of_birth",
-            PiiKind::Phone => "phone",
-        }
+        self.into()
     }
 
     /// Parses a policy name (`dob` is accepted for `date_of_birth`).
     pub fn parse(name: &str) -> Option<PiiKind> {
-        match name {
-            "dob" => Some(PiiKind::DateOfBirth),
-            _ => PiiKind::ALL.into_iter().find(|k| k.name() == name),
-        }
+        if name == "dob" { Some(PiiKind::DateOfBirth) } else { name.parse().ok() }
     }
 }
 

@@ -90,8 +90,22 @@ pub fn render(template: &str, value: impl Fn(&str) -> String) -> String {
 
 /// How a person takes over: only live chat puts someone in the conversation now; the others are honest
 /// promises (a call back, a reply by email or to a ticket).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[non_exhaustive]
 pub enum Channel {
     /// A person joins the chat.
     LiveChat,
@@ -105,21 +119,16 @@ pub enum Channel {
 
 impl Channel {
     /// Every channel, as the policy language lists them.
-    pub const ALL: [Channel; 4] = [Channel::LiveChat, Channel::Ticket, Channel::Email, Channel::Callback];
+    pub const ALL: &'static [Channel] = <Channel as strum::VariantArray>::VARIANTS;
 
     /// The channel's name in policies and decisions.
     pub fn name(self) -> &'static str {
-        match self {
-            Channel::LiveChat => "live_chat",
-            Channel::Ticket => "ticket",
-            Channel::Email => "email",
-            Channel::Callback => "callback",
-        }
+        self.into()
     }
 
     /// The channel named `name`, if there is one.
     pub fn parse(name: &str) -> Option<Channel> {
-        Channel::ALL.into_iter().find(|c| c.name() == name)
+        name.parse().ok()
     }
 }
 

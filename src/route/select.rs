@@ -11,8 +11,23 @@ use chrono::{DateTime, Utc};
 use super::{Channel, Queue, route};
 
 /// Urgency of a handoff, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+#[non_exhaustive]
 pub enum Priority {
     /// Whenever someone is free.
     Low,
@@ -27,26 +42,15 @@ pub enum Priority {
 impl Priority {
     /// The priority's name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Low => "low",
-            Priority::Normal => "normal",
-            Priority::High => "high",
-            Priority::Urgent => "urgent",
-        }
+        self.into()
     }
 
-    /// Every priority, by name.
-    pub const NAMES: [&'static str; 4] = ["low", "normal", "high", "urgent"];
+    /// Every priority, by name, lowest first.
+    pub const NAMES: &'static [&'static str] = <Priority as strum::VariantNames>::VARIANTS;
 
     /// Parses a priority name.
     pub fn parse(name: &str) -> Option<Priority> {
-        match name {
-            "low" => Some(Priority::Low),
-            "normal" => Some(Priority::Normal),
-            "high" => Some(Priority::High),
-            "urgent" => Some(Priority::Urgent),
-            _ => None,
-        }
+        name.parse().ok()
     }
 }
 
@@ -61,6 +65,7 @@ pub enum Target {
 
 /// Where the conversation goes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Route {
     /// The queue.
     pub queue: String,

@@ -64,7 +64,8 @@ pub(super) const MAX_PATTERNS: usize = 2_000_000;
 const MAX_APOSTROPHE_FORMS: usize = 3;
 
 /// A language with a Snowball stemmer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum Language {
     /// English (Porter2).
     English,
@@ -75,10 +76,7 @@ pub enum Language {
 impl Language {
     /// The name used in policies.
     pub fn name(self) -> &'static str {
-        match self {
-            Language::English => "english",
-            Language::Spanish => "spanish",
-        }
+        self.into()
     }
 
     /// The stem of a normalised word.
