@@ -220,9 +220,15 @@ pub fn collect(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), CaseEr
     let mut skipped = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let mut found = Vec::new();
-            walk(path, &mut found).map_err(|source| CaseError::Read { path: path.clone(), source })?;
-            for file in found {
+            for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
+                let entry = entry.map_err(|e| CaseError::Read {
+                    path: e.path().map_or_else(|| path.clone(), Path::to_path_buf),
+                    source: e.into(),
+                })?;
+                let file = entry.into_path();
+                if !file.is_file() || file.extension().is_none_or(|e| e != "toml") {
+                    continue;
+                }
                 if is_case_file(&file) { files.push(file) } else { skipped.push(file) }
             }
         } else if path.exists() {
@@ -234,18 +240,6 @@ pub fn collect(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), CaseEr
     files.sort();
     skipped.sort();
     Ok((files, skipped))
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, files)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            files.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// Whether a TOML file found in a folder is a case file: it has a `case` table (or cannot be read as TOML at
