@@ -113,7 +113,9 @@ pub(super) fn settle(
     if let (EventKind::Message, Some(text)) = (event.kind, event.text.as_deref())
         && !text.is_empty()
     {
-        next.last_message = Some(text.to_string());
+        // The text the transcript already holds, shared rather than copied.
+        let shared = next.transcript.last().filter(|t| t.role == Role::Customer && &*t.text == text);
+        next.last_message = Some(shared.map_or_else(|| text.into(), |t| t.text.clone()));
     }
     escalated
 }

@@ -209,7 +209,8 @@ pub struct Signals {
     pub strikes: u32,
     /// The frustration score, 0 to 1.
     pub frustration: f64,
-    /// Similarity to the previous message, when there was one.
+    /// Similarity to the previous message, when there was one and the fallback counts rephrasing (`rephrase
+    /// above`): without a threshold it is not computed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rephrase: Option<f64>,
 }

@@ -376,7 +376,7 @@ pub struct ConversationState {
     pub strikes: u32,
     /// The previous customer message (for rephrase detection).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_message: Option<String>,
+    pub last_message: Option<std::sync::Arc<str>>,
     /// Disclaimers already shown (for `show once`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disclaimers_shown: Vec<String>,
@@ -404,6 +404,6 @@ impl ConversationState {
         if self.transcript.len() >= MAX_TRANSCRIPT_TURNS {
             self.transcript.remove(0);
         }
-        self.transcript.push(crate::handoff::Turn { role, time, text: text.to_string() });
+        self.transcript.push(crate::handoff::Turn { role, time, text: text.into() });
     }
 }

@@ -152,10 +152,7 @@ fn evaluate(
     // (`next`, so a conversation reopened after `closed` starts afresh).
     next.retention = RetentionDecision::strictest(next.retention.as_ref(), retention.as_ref());
     let handoff = match (&outcome.route, escalated) {
-        (Some(route), true) => {
-            let with_strikes = ConversationState { strikes, ..next.clone() };
-            Some(packet(&with_strikes, event, time, &outcome, route, next.retention.as_ref()))
-        }
+        (Some(route), true) => Some(packet(&next, strikes, event, time, &outcome, route)),
         _ => None,
     };
     let signals = Signals {
@@ -224,15 +221,17 @@ fn phrase_matches(policy: &Policy, rule: &Rule, hits: &[crate::text::Hit], text:
         .collect()
 }
 
-/// The packet for the person taking over ([`crate::handoff`]), redacted per the retention decision.
+/// The packet for the person taking over ([`crate::handoff`]), redacted per the conversation's retention;
+/// `strikes` are those the fallback looked at (the state's count is reset by the escalation).
 fn packet(
     state: &ConversationState,
+    strikes: u32,
     event: &Event,
     time: DateTime<Utc>,
     outcome: &tiers::Outcome,
     route: &Route,
-    retention: Option<&RetentionDecision>,
 ) -> crate::handoff::Packet {
+    let retention = state.retention.as_ref();
     let code = |r: &ReasonCode| r.as_str().to_string();
     let redact: Vec<crate::handoff::PiiKind> = retention.map(|r| r.redact.clone()).unwrap_or_default();
     crate::handoff::build(crate::handoff::PacketInput {
@@ -244,7 +243,7 @@ fn packet(
         priority: route.priority.as_str(),
         channel: route.channel.name(),
         transcript: &state.transcript,
-        strikes: state.strikes,
+        strikes,
         supplied: &event.customer,
         redact: &redact,
         retention: retention.map(crate::handoff::PacketRetention::from),

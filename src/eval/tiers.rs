@@ -42,8 +42,11 @@ impl Failure {
 pub(super) fn failure(policy: &Policy, state: &ConversationState, scan: &Scan, event: &Event) -> Failure {
     let fb = &policy.fallback;
     let text = event.text.as_deref().unwrap_or("");
+    // Only a policy that counts rephrasing pays for comparing the message with the previous one.
     let rephrase = match (&state.last_message, event.kind == EventKind::Message && !text.is_empty()) {
-        (Some(prev), true) => Some(f64::from(crate::text::similarity(prev, text))),
+        (Some(prev), true) if fb.rephrase_above.is_some() => {
+            Some(f64::from(crate::text::similarity(prev, text)))
+        }
         _ => None,
     };
     let said = |set: Option<u32>| {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::redact::{PiiKind, find, redact};
+use super::redact::{PiiKind, find, replaced};
 
 /// Who said something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,8 +29,9 @@ pub struct Turn {
     pub role: Role,
     /// When.
     pub time: DateTime<Utc>,
-    /// What they wrote.
-    pub text: String,
+    /// What they wrote. Shared: a conversation state is cloned per decision, and its turns with it, without
+    /// copying their text.
+    pub text: std::sync::Arc<str>,
 }
 
 /// A value found or supplied, and where it came from.
@@ -151,11 +152,13 @@ pub fn build(input: PacketInput<'_>) -> Packet {
         .transcript
         .iter()
         .map(|t| {
-            let r = redact(&t.text, input.redact);
-            for f in &r.found {
+            let found = find(&t.text, input.redact);
+            for f in &found {
                 *counts.entry(f.kind.name().to_string()).or_insert(0) += 1;
             }
-            Turn { role: t.role, time: t.time, text: r.text }
+            // Nothing redacted: the turn's text is shared, not copied.
+            let text = if found.is_empty() { t.text.clone() } else { replaced(&t.text, &found).into() };
+            Turn { role: t.role, time: t.time, text }
         })
         .collect();
     let identity = identity(input.transcript, input.supplied, input.redact);
@@ -222,6 +225,10 @@ pub fn identity(
     }
 }
 
+/// What introduces a name, in the order they are tried.
+const NAME_CUES: [&str; 7] =
+    ["my name is ", "this is ", "i'm ", "i am ", "me llamo ", "mi nombre es ", "soy "];
+
 /// Words that follow "I'm" without being a name.
 const NOT_NAMES: &[&str] = &[
     "Not",
@@ -253,10 +260,20 @@ const NOT_NAMES: &[&str] = &[
 
 /// A name after "my name is", "this is", "I'm", "I am", "me llamo", "soy": one to three capitalised words.
 fn name_in(text: &str) -> Option<String> {
-    let lower = text.to_lowercase();
-    for cue in ["my name is ", "this is ", "i'm ", "i am ", "me llamo ", "mi nombre es ", "soy "] {
-        let Some(at) = lower.find(cue) else { continue };
-        if at > 0 && lower.as_bytes().get(at - 1).is_some_and(u8::is_ascii_alphanumeric) {
+    // Every cue in one pass over the text (ASCII case ignored, offsets the text's own); then the cues in order,
+    // each at its first occurrence.
+    static CUES: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> = std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(NAME_CUES).ok()
+    });
+    let mut first = [None; NAME_CUES.len()];
+    for m in CUES.as_ref()?.find_overlapping_iter(text) {
+        if let Some(slot @ None) = first.get_mut(m.pattern().as_usize()) {
+            *slot = Some(m.start());
+        }
+    }
+    for (cue, at) in NAME_CUES.iter().zip(first) {
+        let Some(at) = at else { continue };
+        if at > 0 && text.as_bytes().get(at - 1).is_some_and(u8::is_ascii_alphanumeric) {
             continue;
         }
         let rest = text.get(at + cue.len()..)?;
@@ -282,8 +299,7 @@ fn order_in(text: &str) -> Option<String> {
     if !text.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
-    let lower = text.to_lowercase();
-    let at = lower.find("order")? + "order".len();
+    let at = find_ascii_ignoring_case(text, "order")? + "order".len();
     let rest = text.get(at..)?;
     rest.split(|c: char| c.is_whitespace() || c == ':' || c == ',')
         .take(4)
@@ -293,6 +309,17 @@ fn order_in(text: &str) -> Option<String> {
                 && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
         .map(str::to_string)
+}
+
+/// The byte offset in `text` of the first occurrence of the ASCII `needle`, ignoring ASCII case. Offsets are the
+/// text's own (lowercasing a copy could change its length), and nothing is allocated.
+fn find_ascii_ignoring_case(text: &str, needle: &str) -> Option<usize> {
+    let (hay, needle) = (text.as_bytes(), needle.as_bytes());
+    let first = needle.first()?;
+    (0..hay.len().checked_sub(needle.len())? + 1).find(|&at| {
+        hay.get(at).is_some_and(|b| b.eq_ignore_ascii_case(first))
+            && hay.get(at..at + needle.len()).is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
 }
 
 /// The summary, taken from the (already redacted) transcript.
@@ -369,7 +396,7 @@ mod tests {
         assert_eq!(p.identity.order.as_ref().unwrap().value, "A1234");
         assert_eq!(p.identity.account.as_ref().unwrap().source, "supplied");
         assert_eq!(p.identity.email.as_ref().unwrap().value, "[email]");
-        assert_eq!(p.transcript[2].text, "That didn't help. Email me at [email] or call [phone]");
+        assert_eq!(&*p.transcript[2].text, "That didn't help. Email me at [email] or call [phone]");
         assert_eq!(p.redactions.get("email"), Some(&1));
         assert!(p.summary.wants.contains("never arrived"));
         assert!(p.summary.tried.contains("2 of them failed"));
@@ -381,5 +408,14 @@ mod tests {
         assert_eq!(name_in("I'm Frustrated with this"), None);
         assert_eq!(name_in("hello, this is Priya"), Some("Priya".into()));
         assert_eq!(name_in("me llamo Lucía Gómez"), Some("Lucía Gómez".into()));
+    }
+
+    #[test]
+    fn cues_are_found_in_any_case_at_the_text_own_offsets() {
+        // `İ` lowercases to three bytes from two: a lowercased copy would put the name one byte off.
+        assert_eq!(name_in("İstanbul office. MY NAME IS Ana Ruiz"), Some("Ana Ruiz".into()));
+        assert_eq!(order_in("Ünïcode first, then ORDER #A-12345 please"), Some("A-12345".into()));
+        assert_eq!(find_ascii_ignoring_case("abc", "abcd"), None);
+        assert_eq!(find_ascii_ignoring_case("xxOrder", "order"), Some(2));
     }
 }

@@ -137,9 +137,14 @@ pub fn find(text: &str, kinds: &[PiiKind]) -> Vec<Found> {
 /// Replaces every piece of personal data of the given kinds by `[kind]`.
 pub fn redact(text: &str, kinds: &[PiiKind]) -> Redacted {
     let found = find(text, kinds);
+    Redacted { text: replaced(text, &found), found }
+}
+
+/// `text` with each piece `found` in it (in text order, as [`find`] returns them) replaced by `[kind]`.
+pub fn replaced(text: &str, found: &[Found]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for f in &found {
+    for f in found {
         out.push_str(text.get(at..f.span.start).unwrap_or(""));
         out.push('[');
         out.push_str(f.kind.name());
@@ -147,7 +152,7 @@ pub fn redact(text: &str, kinds: &[PiiKind]) -> Redacted {
         at = f.span.end;
     }
     out.push_str(text.get(at..).unwrap_or(""));
-    Redacted { text: out, found }
+    out
 }
 
 fn byte(text: &str, at: usize) -> Option<u8> {

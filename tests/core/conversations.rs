@@ -160,7 +160,7 @@ fn a_later_packet_is_redacted_and_kept_under_the_conversations_strictest_retenti
     let (d, _) = decide(&p, &state, &message("2026-01-05T16:01:00Z", "a human please", 0.9), now());
     assert!(d.retention.is_none(), "this message matches no retention rule");
     let packet = d.handoff.unwrap();
-    assert_eq!(packet.transcript[0].text, "my diagnosis came back; my ssn is [ssn]");
+    assert_eq!(&*packet.transcript[0].text, "my diagnosis came back; my ssn is [ssn]");
     let retention = packet.retention.unwrap();
     assert_eq!(retention.class, "phi");
     assert!(retention.keep_until >= kept_until, "the packet is never purged before a message it carries");
