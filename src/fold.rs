@@ -13,21 +13,31 @@ pub struct Fold {
     pub others: bool,
 }
 
+/// A fold that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FoldError {
+    /// Not `K/N` or `^K/N`.
+    #[error("`{0}` is not a fold: write K/N (fold K of N, as in 1/5) or ^K/N (every fold but K)")]
+    Syntax(String),
+    /// K or N out of range.
+    #[error("`{0}`: folds are numbered 1 to N, and N is at least 2")]
+    Range(String),
+}
+
 impl Fold {
     /// Parses `K/N` or `^K/N`.
-    pub fn parse(spec: &str) -> Result<Fold, String> {
+    pub fn parse(spec: &str) -> Result<Fold, FoldError> {
         let (others, rest) = match spec.strip_prefix('^') {
             Some(rest) => (true, rest),
             None => (false, spec),
         };
-        let bad = || {
-            format!("`{spec}` is not a fold: write K/N (fold K of N, as in 1/5) or ^K/N (every fold but K)")
-        };
+        let bad = || FoldError::Syntax(spec.to_string());
         let (k, n) = rest.split_once('/').ok_or_else(bad)?;
         let (k, n) =
             (k.trim().parse::<u64>().map_err(|_| bad())?, n.trim().parse::<u64>().map_err(|_| bad())?);
         if n < 2 || k < 1 || k > n {
-            return Err(format!("`{spec}`: folds are numbered 1 to N, and N is at least 2"));
+            return Err(FoldError::Range(spec.to_string()));
         }
         Ok(Fold { k, n, others })
     }
