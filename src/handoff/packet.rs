@@ -196,33 +196,47 @@ pub fn identity(
             })
             .map(|value| Field { value, source: "supplied".into() })
     };
-    let customer: Vec<(usize, &Turn)> =
-        turns.iter().enumerate().filter(|(_, t)| t.role == Role::Customer).collect();
-    let found = |kind: PiiKind| {
-        customer.iter().find_map(|(i, t)| {
-            find(&t.text, &[kind]).first().map(|f| Field {
-                value: if redacted.contains(&kind) {
+    let mut name = given("name");
+    let mut email = given("email");
+    let mut phone = given("phone");
+    let mut order = given("order");
+    let mut account = given("account");
+    // One walk over the customer's turns, each read once for what is still unknown, stopping when nothing is.
+    for (i, t) in turns.iter().enumerate().filter(|(_, t)| t.role == Role::Customer) {
+        let source = || format!("turn {}", i + 1);
+        // Every kind searched for here but a name needs a digit or an `@`: most turns have neither.
+        let (digit, at) =
+            t.text.bytes().fold((false, false), |(d, a), b| (d || b.is_ascii_digit(), a || b == b'@'));
+        let first = |slot: &mut Option<Field>, kind: PiiKind| {
+            if slot.is_none()
+                && let Some(f) = find(&t.text, &[kind]).first()
+            {
+                let value = if redacted.contains(&kind) {
                     format!("[{}]", kind.name())
                 } else {
                     t.text.get(f.span.clone()).unwrap_or("").to_string()
-                },
-                source: format!("turn {}", i + 1),
-            })
-        })
-    };
-    let found_name = customer
-        .iter()
-        .find_map(|(i, t)| name_in(&t.text).map(|n| Field { value: n, source: format!("turn {}", i + 1) }));
-    let found_order = customer
-        .iter()
-        .find_map(|(i, t)| order_in(&t.text).map(|n| Field { value: n, source: format!("turn {}", i + 1) }));
-    Identity {
-        name: given("name").or(found_name),
-        email: given("email").or_else(|| found(PiiKind::Email)),
-        phone: given("phone").or_else(|| found(PiiKind::Phone)),
-        order: given("order").or(found_order),
-        account: given("account").or_else(|| found(PiiKind::AccountNumber)),
+                };
+                *slot = Some(Field { value, source: source() });
+            }
+        };
+        if at {
+            first(&mut email, PiiKind::Email);
+        }
+        if digit {
+            first(&mut phone, PiiKind::Phone);
+            first(&mut account, PiiKind::AccountNumber);
+            if order.is_none() {
+                order = order_in(&t.text).map(|value| Field { value, source: source() });
+            }
+        }
+        if name.is_none() {
+            name = name_in(&t.text).map(|value| Field { value, source: source() });
+        }
+        if name.is_some() && email.is_some() && phone.is_some() && order.is_some() && account.is_some() {
+            break;
+        }
     }
+    Identity { name, email, phone, order, account }
 }
 
 /// What introduces a name, in the order they are tried.
