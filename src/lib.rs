@@ -111,6 +111,8 @@ pub mod eval;
 pub mod evidence;
 pub mod handoff;
 pub mod route;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod syntax;
 pub mod text;
 
