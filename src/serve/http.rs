@@ -152,7 +152,7 @@ async fn decide(State(app): State<AppRef>, headers: HeaderMap, body: Body) -> Re
         Err(refused) => return refused,
     };
     let received = received(&bytes);
-    let response = match submit(&app, vec![received]).await {
+    let response = match submit(&app, vec![received], true).await {
         Ok(mut decisions) => match decisions.pop() {
             Some(decision) if decision.errors.is_empty() => json(StatusCode::OK, &decision),
             Some(decision) => invalid_event(decision),
@@ -184,7 +184,7 @@ async fn decide_batch(State(app): State<AppRef>, headers: HeaderMap, body: Body)
     }
     // Each event is decoded from its own text, so it is validated and worded exactly as one `/v1/decide` body.
     let events = items.iter().map(|item| received(item.to_string().as_bytes())).collect();
-    let response = match submit(&app, events).await {
+    let response = match submit(&app, events, false).await {
         Ok(decisions) => json(StatusCode::OK, &decisions),
         Err(refused) => refused,
     };
@@ -200,8 +200,9 @@ fn received(bytes: &[u8]) -> Received {
     received
 }
 
-/// Hands events to the decider and waits for their decisions, durable first.
-async fn submit(app: &App, events: Vec<Received>) -> Result<Vec<Decision>, Response> {
+/// Hands events to the decider and waits for their decisions, durable first. `one`: the request was for one
+/// event (its fail-safe is then an object, not an array).
+async fn submit(app: &App, events: Vec<Received>, one: bool) -> Result<Vec<Decision>, Response> {
     let (reply, answer) = oneshot::channel();
     match app.queue.send(Job::Decide { events, reply }) {
         Ok(()) => {}
@@ -237,9 +238,7 @@ async fn submit(app: &App, events: Vec<Received>) -> Result<Vec<Decision>, Respo
             };
             let mut value = serde_json::to_value(&body).unwrap_or_default();
             // One event, one decision: the fail-safe is an object as `/v1/decide` answers one.
-            if let (1, Some(first), Some(slot)) =
-                (fail_safe.len(), fail_safe.first(), value.get_mut("decision"))
-            {
+            if let (true, Some(first), Some(slot)) = (one, fail_safe.first(), value.get_mut("decision")) {
                 *slot = serde_json::to_value(first).unwrap_or_default();
             }
             Err(retry_later(json(StatusCode::SERVICE_UNAVAILABLE, &value)))
