@@ -15,6 +15,7 @@
 mod api;
 mod audit;
 mod clients;
+mod faults;
 mod hardening;
 mod reload;
 mod restart;
@@ -67,8 +68,14 @@ impl Scratch {
         ]
     }
 
-    /// `handrail audit verify` of the log: its exit status and output.
+    /// `handrail audit verify` of the log: whether it verified, and its output.
     pub(crate) fn verify(&self) -> (bool, String) {
+        let (code, text) = self.verify_code();
+        (code == 0, text)
+    }
+
+    /// `handrail audit verify` of the log: its exit code and output.
+    pub(crate) fn verify_code(&self) -> (i32, String) {
         let out = Command::new(bin())
             .args(["audit", "verify"])
             .arg(self.path("log"))
@@ -76,7 +83,18 @@ impl Scratch {
             .arg(std::fs::read_to_string(self.path("key.pub")).unwrap().trim())
             .output()
             .unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.code().unwrap_or(-1), text)
+    }
+
+    /// The log's records that parse (a torn last line, left by a kill, does not).
+    pub(crate) fn records_lenient(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.path("log").join("log.jsonl"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// The log's records, parsed.
@@ -222,11 +240,24 @@ pub(crate) fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    stream.write_all(&head(method, path, headers, body.len())).unwrap();
-    stream.write_all(body).unwrap();
-    read_reply(&mut stream)
+    try_request(addr, method, path, headers, body).unwrap()
+}
+
+/// [`request`], with a connection that fails (a server killed under it) as an error.
+pub(crate) fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Reply> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    stream.write_all(&head(method, path, headers, body.len()))?;
+    stream.write_all(body)?;
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes)?;
+    parse_reply(bytes).ok_or_else(|| std::io::Error::other("not a whole HTTP response"))
 }
 
 /// The head of a request with a body of `length` bytes.
@@ -245,11 +276,16 @@ pub(crate) fn head(method: &str, path: &str, headers: &[(&str, &str)], length: u
 pub(crate) fn read_reply(stream: &mut TcpStream) -> Reply {
     let mut bytes = Vec::new();
     stream.read_to_end(&mut bytes).unwrap();
-    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    parse_reply(bytes).expect("a whole HTTP response")
+}
+
+/// A response's status, headers and body; `None` when the bytes are not a whole response.
+fn parse_reply(bytes: Vec<u8>) -> Option<Reply> {
+    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&bytes[..split]).into_owned();
     let mut body = bytes[split + 4..].to_vec();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
@@ -257,7 +293,7 @@ pub(crate) fn read_reply(stream: &mut TcpStream) -> Reply {
     if headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked")) {
         body = unchunk(&body);
     }
-    Reply { status, headers, body }
+    Some(Reply { status, headers, body })
 }
 
 fn unchunk(mut bytes: &[u8]) -> Vec<u8> {
