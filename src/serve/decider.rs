@@ -356,7 +356,11 @@ impl Decider {
                             self.shared.set_policy(policy);
                             Ok(())
                         }
-                        Err(why) => Err(format!("the audit log could not record the deployment: {why}")),
+                        Err(why) => {
+                            // Not deployed: what decides (the fail-safes, here) stays the policy last in force.
+                            self.policy = self.shared.policy();
+                            Err(format!("the audit log could not record the deployment: {why}"))
+                        }
                     };
                     let _ = reply.send(answer);
                 }
@@ -439,5 +443,46 @@ pub(crate) fn decide(
         let mut event = received.event.clone();
         event.time.get_or_insert(time);
         crate::eval::fail_safe(policy, state, &event, received.errors.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn conversations(max: usize) -> Conversations {
+        Conversations { map: HashMap::new(), idle: chrono::Duration::hours(1), max }
+    }
+
+    fn t(minutes: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + minutes * 60, 0).unwrap()
+    }
+
+    #[test]
+    fn a_state_idle_past_the_bound_starts_afresh() {
+        let mut c = conversations(10);
+        let state = ConversationState { turn: 3, ..ConversationState::default() };
+        c.keep("a".into(), state, t(0));
+        assert_eq!(c.state_for("a", t(60)).turn, 3, "exactly the bound is still live");
+        assert_eq!(c.state_for("a", t(61)).turn, 0, "past it, afresh");
+        assert_eq!(c.expire(t(30)), 0);
+        assert_eq!(c.expire(t(61)), 1);
+        assert!(c.map.is_empty());
+    }
+
+    #[test]
+    fn beyond_the_bound_the_longest_idle_are_forgotten_first() {
+        let mut c = conversations(10);
+        let mut forgotten = 0;
+        for n in 0..11 {
+            forgotten += c.keep(format!("c{n}"), ConversationState::default(), t(n));
+        }
+        // Down to 90% of the bound: the two oldest go.
+        assert_eq!(forgotten, 2);
+        assert_eq!(c.map.len(), 9);
+        assert!(!c.map.contains_key("c0") && !c.map.contains_key("c1"));
+        assert!(c.map.contains_key("c2") && c.map.contains_key("c10"));
     }
 }

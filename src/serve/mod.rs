@@ -7,7 +7,7 @@
 //! stack in Rust, and all that a JSON API of a few routes needs.
 //!
 //! The pieces, each in its file:
-//! - [`decider`](self) (`decider.rs`): one thread owns the policy, the log and the order of decisions; requests of
+//! - `decider.rs`: one thread owns the policy, the log and the order of decisions; requests of
 //!   every connection share its group commit, and no decision is answered before its record is durable;
 //! - `restore.rs`: conversation state rebuilt at start by replaying the log's stored events;
 //! - `http.rs`: the routes, authentication, limits and error bodies;

@@ -89,7 +89,8 @@ pub(crate) fn restore(
     for record in &records {
         let Body::Decision(d) = &record.body else { continue };
         let id = d.conversation.as_str();
-        if !live.contains(id) || lost.contains(id) {
+        // A decision on input whose conversation could not be read belongs to none: it left no state.
+        if id == crate::eval::event::UNKNOWN_CONVERSATION || !live.contains(id) || lost.contains(id) {
             continue;
         }
         let Some(bytes) = payload(&payloads, &d.payload) else {
@@ -132,4 +133,31 @@ fn payload<'a>(payloads: &'a [u8], at: &PayloadRef) -> Option<&'a [u8]> {
     let salt: &[u8; SALT] = payloads.get(start..body)?.try_into().ok()?;
     let bytes = payloads.get(body..end)?;
     (crate::audit::hash::commitment(salt, bytes).hex() == at.commitment).then_some(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_payload_is_read_only_while_it_matches_its_commitment() {
+        let salt = [9u8; crate::audit::hash::SALT_LEN];
+        let mut file = vec![0u8; 10];
+        file.extend_from_slice(&salt);
+        file.extend_from_slice(b"{\"conversation\":\"c\"}");
+        let at = PayloadRef {
+            offset: 10,
+            length: 20,
+            commitment: crate::audit::hash::commitment(&salt, b"{\"conversation\":\"c\"}").hex(),
+        };
+        assert_eq!(payload(&file, &at), Some(&b"{\"conversation\":\"c\"}"[..]));
+        // Erased (zeroed, as erasure leaves it), cut short, or pointing past the end: not read.
+        let mut erased = file.clone();
+        erased[10..].fill(0);
+        assert_eq!(payload(&erased, &at), None);
+        assert_eq!(payload(&file[..35], &at), None);
+        assert_eq!(payload(&file, &PayloadRef { offset: u64::MAX, ..at.clone() }), None);
+    }
 }
