@@ -30,6 +30,7 @@ use crate::serve::{Config, Limits, PolicySource};
 /// Exit codes: 0 stopped by a signal, the log closed; 1 the policy has errors; 2 usage error (an unusable key or
 /// token file); 3 the address could not be bound or the log could not be opened or closed; 4 internal error.
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = EXAMPLE)]
 pub struct Args {
     /// Where to listen: an address and port; port 0 picks a free one.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
@@ -78,6 +79,13 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub drain: u64,
 }
+
+/// The example at the end of `handrail serve --help`.
+const EXAMPLE: &str = "Example (a key from `handrail audit keygen --name clinic.example/handrail --out clinic`):
+
+  handrail serve --policy clinic.policy --audit-key clinic.key --token-file tokens
+  curl -H \"Authorization: Bearer $TOKEN\" -d '{\"conversation\":\"c1\",\"text\":\"can I talk to a nurse\"}' \\
+       http://127.0.0.1:8787/v1/decide";
 
 /// The audit log's directory when `--audit-key` is given without `--audit`.
 pub const DEFAULT_AUDIT_DIR: &str = "handrail-audit";
