@@ -243,7 +243,10 @@ async fn submit(app: &App, events: Vec<Received>, one: bool) -> Result<Vec<Decis
             }
             Err(retry_later(json(StatusCode::SERVICE_UNAVAILABLE, &value)))
         }
-        Err(_) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, "the decider stopped; this is a bug")),
+        Err(_) => Err(retry_later(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server stopped before this request was decided",
+        ))),
     }
 }
 

@@ -85,3 +85,15 @@ fn a_log_that_cannot_be_written_gives_503_with_the_fail_safe_and_readyz_false() 
     let moved = std::fs::read_to_string(scratch.path("moved.jsonl")).unwrap();
     assert_eq!(moved.lines().filter(|l| l.contains(r#""kind":"decision""#)).count(), 1);
 }
+
+#[test]
+fn a_key_alone_turns_the_log_on_in_its_default_directory() {
+    let scratch = Scratch::new();
+    let key = scratch.path("key.key").display().to_string();
+    let server = Server::start_in(scratch.dir.path(), &["--audit-key".into(), key], &[]);
+    assert_eq!(server.get("/readyz").json()["audit"], "writable");
+    server.decide(&json!({"conversation": "d1", "text": "hi"}));
+    assert!(server.stop().success());
+    let log = std::fs::read_to_string(scratch.path("handrail-audit/log.jsonl")).unwrap();
+    assert_eq!(log.lines().filter(|l| l.contains(r#""kind":"decision""#)).count(), 1, "{log}");
+}

@@ -122,6 +122,11 @@ impl Server {
     }
 
     pub(crate) fn start_with_env(args: &[String], env: &[(&str, &str)]) -> Server {
+        Server::start_in(&root(), args, env)
+    }
+
+    /// [`Server::start_with_env`] with `dir` as the working directory.
+    pub(crate) fn start_in(dir: &Path, args: &[String], env: &[(&str, &str)]) -> Server {
         let files = tempfile::tempdir().unwrap();
         let address = files.path().join("address");
         let stderr = files.path().join("stderr");
@@ -131,7 +136,7 @@ impl Server {
             .args(["--listen", "127.0.0.1:0", "--address-file"])
             .arg(&address)
             .envs(env.iter().copied())
-            .current_dir(root())
+            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap())
