@@ -8,7 +8,9 @@
 //!
 //! `audit` depends on nothing else in the crate; this module is where the engine's types meet it.
 
-use crate::audit::{AuditError, AuditLog, DecisionRecord, Entry, PolicyRef, Retention, TransferRecord};
+use crate::audit::{
+    AuditError, AuditLog, DecisionRecord, Entry, PolicyRef, Retention, Signer, TransferRecord, WriterOptions,
+};
 use crate::compile::Policy;
 use crate::eval::decision::RetentionDecision;
 use crate::eval::{ConversationState, Decision, Event};
@@ -23,6 +25,69 @@ impl From<&Policy> for PolicyRef {
 /// The record that `policy` was deployed, written before the first decision under it.
 pub fn deployed(policy: &Policy) -> Entry {
     Entry::PolicyDeployed { policy: policy.into() }
+}
+
+/// Opens (creating if absent) the audit log in `dir` signed by `signer`, whose key name is the log's origin,
+/// and appends the record that `policy` is deployed (durable at the next commit), as every writer of decisions
+/// does before its first decision.
+pub fn open_log(dir: &std::path::Path, signer: Signer, policy: &Policy) -> Result<AuditLog, AuditError> {
+    let origin = signer.verifier().name.clone();
+    let options = WriterOptions { origin, ..WriterOptions::default() };
+    let mut log = AuditLog::open(dir, signer, options)?;
+    log.append(chrono::Utc::now(), deployed(policy))?;
+    Ok(log)
+}
+
+/// One event as received (a line of `eval`'s input, the body of a `serve` request), decoded: the event, or what
+/// could be salvaged of it, what is wrong with it, and the text that may be stored for it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The event; when `errors` is not empty, what could be salvaged of it (the fail-safe evaluates that).
+    pub event: Event,
+    /// What is wrong with it, each naming the field at fault; empty for a valid event.
+    pub errors: Vec<String>,
+    /// The bytes as received (lossy UTF-8), stored redacted of every kind when the event is malformed.
+    pub raw: String,
+}
+
+impl Received {
+    /// Decodes `bytes` with [`crate::eval::decode`]'s validation and wording; bytes that are not UTF-8 are named
+    /// as such, and a conversation id they touch names no conversation.
+    pub fn decode(bytes: &[u8]) -> Received {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                let decoded = crate::eval::decode(text);
+                Received { event: decoded.event, errors: decoded.errors, raw: text.to_string() }
+            }
+            Err(e) => {
+                let raw = String::from_utf8_lossy(bytes).into_owned();
+                let mut decoded = crate::eval::decode(&raw);
+                // The bad bytes may be in the conversation id itself: then it names no conversation we know.
+                if decoded.event.conversation.contains(char::REPLACEMENT_CHARACTER) {
+                    decoded.event.conversation = crate::eval::event::UNKNOWN_CONVERSATION.to_string();
+                }
+                let mut errors = vec![format!(
+                    "not valid UTF-8 (the first bad byte is byte {} of the line)",
+                    e.valid_up_to() + 1
+                )];
+                errors.extend(decoded.errors);
+                Received { event: decoded.event, errors, raw }
+            }
+        }
+    }
+
+    /// The payload stored for the decision on this input: the event redacted per the conversation's retention
+    /// ([`stored_event`]); malformed input as received, redacted of every kind ([`stored_unreadable`]); nothing
+    /// for input that was not read at all.
+    pub fn stored(&self, decision: &Decision, next: &ConversationState) -> Vec<u8> {
+        if self.errors.is_empty() {
+            stored_event(&self.event, decision, next)
+        } else if self.raw.is_empty() {
+            Vec::new()
+        } else {
+            stored_unreadable(&self.raw)
+        }
+    }
 }
 
 /// The entries that record `decision`: the decision itself, committing to `payload` (the event as it may be

@@ -110,6 +110,8 @@ pub mod evidence;
 pub mod fold;
 pub mod handoff;
 pub mod route;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod syntax;
 pub mod text;
 

@@ -143,6 +143,14 @@ fn spawn_reader(mut reader: Box<dyn BufRead + Send>) -> Receiver<Input> {
     rx
 }
 
+/// One line decoded ([`handrail::evidence::Received`]).
+type Line = handrail::evidence::Received;
+
+/// Decodes the bytes of one line. Anything wrong is in `errors`; the event is then what could be salvaged.
+fn decode_line(bytes: &[u8]) -> Line {
+    Line::decode(bytes)
+}
+
 /// An audit failure: what to tell, and the exit code (3 when a file could not be read or written).
 struct AuditFailure(Exit, String);
 
@@ -178,10 +186,7 @@ impl Audited {
             .map_err(|e| AuditFailure(Exit::Io, format!("cannot read `{}`: {e}", key.display())))?;
         let signer = handrail::audit::Signer::parse(&text)
             .map_err(|e| AuditFailure(Exit::Usage, format!("`{}`: {e}", key.display())))?;
-        let origin = signer.verifier().name.clone();
-        let options = handrail::audit::WriterOptions { origin, ..handrail::audit::WriterOptions::default() };
-        let mut log = handrail::audit::AuditLog::open(dir, signer, options)?;
-        log.append(chrono::Utc::now(), handrail::evidence::deployed(policy))?;
+        let log = handrail::evidence::open_log(dir, signer, policy)?;
         Ok(Audited {
             log,
             pending: Vec::new(),
@@ -243,51 +248,6 @@ impl Output<'_> {
         if !self.failed && self.out.flush().is_err() {
             self.failed = true;
         }
-    }
-}
-
-/// One line decoded: the event (or what could be salvaged of it), what is wrong with it, and the text that may
-/// be stored for it.
-struct Line {
-    event: Event,
-    errors: Vec<String>,
-    /// The line as read (lossy UTF-8), for the audit payload of a malformed line.
-    raw: String,
-}
-
-/// Decodes the bytes of one line. Anything wrong is in `errors`; the event is then what could be salvaged.
-fn decode_line(bytes: &[u8]) -> Line {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            let decoded = handrail::eval::decode(text);
-            Line { event: decoded.event, errors: decoded.errors, raw: text.to_string() }
-        }
-        Err(e) => {
-            let raw = String::from_utf8_lossy(bytes).into_owned();
-            let mut decoded = handrail::eval::decode(&raw);
-            // The bad bytes may be in the conversation id itself: then it names no conversation we know.
-            if decoded.event.conversation.contains(char::REPLACEMENT_CHARACTER) {
-                decoded.event.conversation = UNKNOWN_CONVERSATION.to_string();
-            }
-            let mut errors = vec![format!(
-                "not valid UTF-8 (the first bad byte is byte {} of the line)",
-                e.valid_up_to() + 1
-            )];
-            errors.extend(decoded.errors);
-            Line { event: decoded.event, errors, raw }
-        }
-    }
-}
-
-/// The payload stored for a decision ([`handrail::evidence`]): the event redacted per the conversation's retention.
-/// A malformed line is stored as read, redacted of every kind; an over-long line is not stored at all.
-fn stored_payload(line: &Line, next: &ConversationState, decision: &Decision) -> Vec<u8> {
-    if line.errors.is_empty() {
-        handrail::evidence::stored_event(&line.event, decision, next)
-    } else if line.raw.is_empty() {
-        Vec::new()
-    } else {
-        handrail::evidence::stored_unreadable(&line.raw)
     }
 }
 
@@ -417,7 +377,7 @@ pub fn run(args: Args) -> Exit {
         let json = json.unwrap_or_default();
         match audited.as_mut() {
             Some(a) => {
-                let payload = stored_payload(&line, &next_state, &decision);
+                let payload = line.stored(&decision, &next_state);
                 let committed = a
                     .record(&decision, &next_state, payload, json)
                     .and_then(|()| if a.due() { a.commit() } else { Ok(Vec::new()) });

@@ -49,6 +49,8 @@ pub mod effective;
 pub mod eval;
 pub mod fmt;
 pub mod score;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod shell;
 pub mod test;
 
@@ -75,6 +77,8 @@ pub enum Command {
     Eval(eval::Args),
     Test(test::Args),
     Score(score::Args),
+    #[cfg(feature = "serve")]
+    Serve(serve::Args),
     Audit(audit::Args),
     Completions(shell::CompletionsArgs),
     Man(shell::ManArgs),
@@ -149,6 +153,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Eval(args) => eval::run(args),
         Command::Test(args) => test::run(args),
         Command::Score(args) => score::run(args),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args),
