@@ -4,7 +4,7 @@ use chrono::{Datelike, Timelike};
 
 use crate::compile::policy::{CompareOp, NegationMode};
 use crate::compile::policy::{Cond, Literal, NumberField, Policy, TextField};
-use crate::text::Hit;
+use crate::text::{Hit, Said};
 
 use super::event::Event;
 
@@ -13,6 +13,8 @@ pub(super) struct Facts<'a> {
     pub policy: &'a Policy,
     pub event: &'a Event,
     pub hits: &'a [Hit],
+    /// Which sets the hits speak for.
+    pub said: &'a Said,
     pub strikes: u32,
     pub turn: u32,
     pub frustration: f64,
@@ -24,9 +26,10 @@ pub(super) struct Facts<'a> {
 impl Facts<'_> {
     /// Whether a phrase of `set` occurs, honouring negation as the rule asks.
     pub(super) fn says(&self, set: u32, negation: NegationMode) -> bool {
-        self.hits.iter().any(|h| {
-            self.policy.matcher.counts_for(h.set, set) && (negation == NegationMode::Ignored || !h.negated)
-        })
+        match negation {
+            NegationMode::Ignored => self.said.any(set),
+            NegationMode::Respected => self.said.affirmed(set),
+        }
     }
 
     fn number(&self, field: NumberField) -> Option<f64> {

@@ -113,10 +113,12 @@ fn evaluate(
     let failure = tiers::failure(policy, state, &scan, event);
     conversation::count_strike(&mut next, &failure, event);
 
+    let said = policy.matcher.said(&scan.hits);
     let facts = Facts {
         policy,
         event,
         hits: &scan.hits,
+        said: &said,
         strikes: next.strikes,
         turn: next.turn,
         frustration: failure.frustration,

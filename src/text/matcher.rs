@@ -140,6 +140,28 @@ pub struct Hit {
     pub parts: Option<[Range<usize>; 2]>,
 }
 
+/// Which sets the hits of one message speak for ([`Matcher::said`]), a hit of a set counting for every set that
+/// includes it.
+#[derive(Debug, Clone, Default)]
+pub struct Said {
+    flags: Vec<u8>,
+}
+
+impl Said {
+    const ANY: u8 = 1;
+    const AFFIRMED: u8 = 2;
+
+    /// Whether a hit counts for `set`, negated or not.
+    pub fn any(&self, set: u32) -> bool {
+        self.flags.get(set as usize).is_some_and(|f| f & Said::ANY != 0)
+    }
+
+    /// Whether a hit that is not negated counts for `set`.
+    pub fn affirmed(&self, set: u32) -> bool {
+        self.flags.get(set as usize).is_some_and(|f| f & Said::AFFIRMED != 0)
+    }
+}
+
 /// Everything found in one message.
 #[derive(Debug, Clone, Default)]
 pub struct Scan {
@@ -445,6 +467,21 @@ impl Matcher {
     /// Whether a hit of set `hit_set` counts for set `set` (it is that set, or `set` includes it).
     pub fn counts_for(&self, hit_set: u32, set: u32) -> bool {
         self.counts_for.get(hit_set as usize).is_some_and(|sets| sets.binary_search(&set).is_ok())
+    }
+
+    /// Which sets `hits` speak for, found once per scan so that each condition on a set is a lookup, not a
+    /// walk over every hit.
+    pub fn said(&self, hits: &[Hit]) -> Said {
+        let mut flags = vec![0u8; self.counts_for.len()];
+        for hit in hits {
+            let flag = if hit.negated { Said::ANY } else { Said::ANY | Said::AFFIRMED };
+            for set in self.counts_for.get(hit.set as usize).into_iter().flatten() {
+                if let Some(f) = flags.get_mut(*set as usize) {
+                    *f |= flag;
+                }
+            }
+        }
+        Said { flags }
     }
 
     /// Finds every occurrence of every phrase in `text`.

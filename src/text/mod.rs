@@ -26,7 +26,7 @@ mod words;
 pub use lookalike::{Suspicious, suspicious_chars};
 pub use matcher::{
     Hit, Language, MAX_PHRASE_BYTES, MAX_PROXIMITY_WORDS, MIN_WILDCARD_PREFIX, Matcher, MatcherBuilder,
-    PhraseError, Proximity, SLIP_MIN_LETTERS, SWAP_MIN_LETTERS, Scan, Variation, describe_phrase,
+    PhraseError, Proximity, SLIP_MIN_LETTERS, SWAP_MIN_LETTERS, Said, Scan, Variation, describe_phrase,
     normalize_phrase, slip_collides,
 };
 pub use negation::MAX_SCOPE_WORDS;
