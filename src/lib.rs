@@ -109,6 +109,7 @@ pub mod evidence;
 #[cfg(feature = "cases")]
 pub mod fold;
 pub mod handoff;
+pub mod review;
 pub mod route;
 pub mod syntax;
 pub mod text;
