@@ -45,6 +45,7 @@ use handrail::diagnostic::ErrorFormat;
 
 pub mod audit;
 pub mod check;
+pub mod diff;
 pub mod effective;
 pub mod eval;
 pub mod fmt;
@@ -80,6 +81,7 @@ pub enum Command {
     Audit(audit::Args),
     Report(report::Args),
     Whatif(whatif::Args),
+    Diff(diff::Args),
     Completions(shell::CompletionsArgs),
     Man(shell::ManArgs),
 }
@@ -156,6 +158,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Audit(args) => audit::run(args),
         Command::Report(args) => report::run(args),
         Command::Whatif(args) => whatif::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args),
     }

@@ -16,6 +16,7 @@
 //! a few hundred megabytes). Records of a kind this version does not know are counted and skipped, so a log
 //! written by a newer handrail still reads.
 
+pub mod diff;
 pub mod replay;
 pub mod report;
 pub mod whatif;

@@ -319,3 +319,74 @@ fn whatif_counts_the_changes_a_stricter_fallback_makes() {
     ]);
     assert_eq!(same["changed"], 0);
 }
+
+#[test]
+fn diff_names_each_structural_change_and_the_messages_that_now_decide_differently() {
+    let run =
+        handrail(&["diff", "examples/review/shop.policy", "examples/review/stricter.policy", "--json"], "");
+    assert_eq!(run.code, 1, "something changed: {}", run.stderr);
+    let d: Value = serde_json::from_str(&run.stdout).unwrap();
+    let p = &d["policy"];
+    assert_eq!(p["header"][0]["details"], serde_json::json!(["version: 2026.11.1 → 2026.11.2"]));
+    assert_eq!(p["phrases"][0]["name"], "billing");
+    assert_eq!(p["phrases"][0]["details"], serde_json::json!(["+ \"invoice\""]));
+    assert_eq!(
+        p["fallback"][0]["details"],
+        serde_json::json!(["confidence below: 0.35 → 0.6", "handoff below: - → 0.5"])
+    );
+    assert_eq!(p["rules"], serde_json::json!([]), "no rule changed");
+
+    // A rule routed elsewhere and made a floor; a CSV corpus; the same policy twice.
+    let dir = tempfile::tempdir().unwrap();
+    let shop = std::fs::read_to_string(crate::root().join("examples/review/shop.policy")).unwrap();
+    let moved = shop
+        .replace("@id(\"HR-BILLING\")", "@id(\"HR-BILLING\") @locked")
+        .replace("route billing_desk", "route support");
+    std::fs::write(dir.path().join("shop.policy"), &shop).unwrap();
+    std::fs::write(dir.path().join("moved.policy"), &moved).unwrap();
+    std::fs::copy(
+        crate::root().join("examples/review/shop_base.policy"),
+        dir.path().join("shop_base.policy"),
+    )
+    .unwrap();
+    let csv = dir.path().join("messages.csv");
+    std::fs::write(&csv, "text,label\nI was charged twice,billing\nwhat are your hours?,none\n").unwrap();
+    let (old, new) = (dir.path().join("shop.policy"), dir.path().join("moved.policy"));
+    let args =
+        ["diff", old.to_str().unwrap(), new.to_str().unwrap(), "--corpus", csv.to_str().unwrap(), "--json"];
+    let run = handrail(&args, "");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let d: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(d["policy"]["rules"][0]["name"], "HR-BILLING");
+    assert_eq!(d["policy"]["rules"][0]["details"], serde_json::json!(["route: billing_desk → support"]));
+    assert_eq!(
+        d["policy"]["locks"],
+        serde_json::json!([{"change": "added", "name": "HR-BILLING", "details": []}])
+    );
+    // Same action and rule, another queue: the decision's action and determining rules are unchanged.
+    assert_eq!((d["corpus"]["messages"].as_u64(), d["corpus"]["changed"].as_u64()), (Some(2), Some(0)));
+
+    let run = handrail(&["diff", old.to_str().unwrap(), old.to_str().unwrap()], "");
+    assert_eq!(run.code, 0, "nothing changed: {}", run.stdout);
+    assert!(run.stdout.contains("the policies are the same, part for part"));
+}
+
+#[test]
+fn diff_groups_the_corpus_changes_by_rule() {
+    let args = [
+        "diff",
+        "examples/review/shop.policy",
+        "examples/review/stricter.policy",
+        "--corpus",
+        "examples/review/events.jsonl",
+        "--json",
+    ];
+    let d: Value = serde_json::from_str(&handrail(&args, "").stdout).unwrap();
+    let c = &d["corpus"];
+    assert_eq!((c["messages"].as_u64(), c["changed"].as_u64()), (Some(39), Some(4)));
+    assert_eq!(c["by_rule"][0]["rule"], "(fallback)");
+    assert_eq!(c["by_rule"][0]["count"], 4);
+    assert_eq!(c["by_rule"][0]["examples"][0]["at"], "examples/review/events.jsonl:21");
+    assert_eq!(c["by_rule"][0]["examples"][0]["before"], "answer []");
+    assert_eq!(c["by_rule"][0]["examples"][0]["after"], "handoff []");
+}
