@@ -22,11 +22,11 @@ use handrail::review::report::{self, Group, Report};
 ///
 /// Examples:
 ///
-///   handrail report audit/samples/review
+///   handrail report review-log
 ///
-///   handrail report audit/samples/review --since 2026-11-02T00:00:00Z --json
+///   handrail report review-log --since 2026-11-24T00:00:00Z --json
 ///
-///   handrail report audit/samples/review --html report.html
+///   handrail report review-log --html report.html
 ///
 /// Exit codes: 0 the report was made, 1 a record of the log does not parse (the error names the line and field),
 /// 2 usage error, 3 a file could not be read or written.
@@ -41,7 +41,9 @@ pub struct Args {
     /// How to print: text or JSON.
     #[command(flatten)]
     pub output: OutputArgs,
-    //HTMLARG
+    /// Also write the report as one self-contained HTML page with charts (no script, no network needed).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// An answer below this confidence is shaky: a silent failure if the customer then disengages.
     #[arg(long, value_name = "C", default_value_t = 0.6)]
     pub low_confidence: f64,
@@ -73,7 +75,13 @@ pub fn run(args: Args) -> Exit {
     };
     let report = report::build(&log, &options, &|d, t| bar.draw(d, t));
     drop(bar);
-    //HTML
+    if let Some(path) = &args.html {
+        let page = handrail::review::html::page(&report, &args.log.display().to_string());
+        if let Err(e) = std::fs::write(path, page) {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            return Exit::Io;
+        }
+    }
     if args.output.json() {
         // INVARIANT: a report is strings, numbers and dates only, so it always serialises.
         out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());

@@ -18,9 +18,9 @@ use handrail::diagnostic::ErrorFormat;
 ///
 /// Examples:
 ///
-///   handrail whatif --log audit/samples/review --policy examples/review/stricter.policy
+///   handrail whatif --log review-log --policy examples/review/stricter.policy
 ///
-///   handrail whatif --log audit/samples/review --policy examples/review/stricter.policy --max-new-handoffs 0
+///   handrail whatif --log review-log --policy examples/review/stricter.policy --max-new-handoffs 0
 ///
 /// Exit codes: 0 the replay ran (and stayed within the thresholds), 1 a threshold was passed, the policy has
 /// errors or a record does not parse, 2 usage error, 3 a file could not be read.

@@ -17,6 +17,7 @@
 //! written by a newer handrail still reads.
 
 pub mod diff;
+pub mod html;
 pub mod replay;
 pub mod report;
 pub mod whatif;

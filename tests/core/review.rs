@@ -390,3 +390,82 @@ fn diff_groups_the_corpus_changes_by_rule() {
     assert_eq!(c["by_rule"][0]["examples"][0]["before"], "answer []");
     assert_eq!(c["by_rule"][0]["examples"][0]["after"], "handoff []");
 }
+
+/// The browser to render with: Debian's `chromium` (`.ci/run` installs it when missing). `None`, with a note,
+/// only where it is truly absent outside CI; under CI its absence fails the test instead of skipping it.
+fn chromium() -> Option<&'static str> {
+    let found =
+        std::process::Command::new("chromium").arg("--version").output().is_ok_and(|o| o.status.success());
+    if found {
+        return Some("chromium");
+    }
+    assert!(std::env::var_os("CI").is_none(), "CI must have chromium: `.ci/run` installs it");
+    eprintln!(
+        "note: skipping the HTML rendering check: `chromium` is not installed (apt-get install chromium)"
+    );
+    None
+}
+
+/// Measures, in the rendered page, every chart and its marks, and writes the figures into the DOM for
+/// `--dump-dom` to show: the page has no script of its own, so this one is added to a copy.
+const MEASURE: &str = r#"<script>
+window.addEventListener('load', () => {
+  const charts = [...document.querySelectorAll('svg.chart')].map(svg => {
+    const box = svg.getBoundingClientRect();
+    const marks = [...svg.querySelectorAll('.mark')].map(m => m.getBoundingClientRect());
+    return { chart: svg.dataset.chart, width: box.width, height: box.height, marks: marks.length,
+             drawn: marks.filter(b => b.width > 0 && b.height > 0).length,
+             line: svg.querySelector('polyline') ? svg.querySelector('polyline').getTotalLength() : 0 };
+  });
+  const out = document.createElement('pre');
+  out.id = 'measured';
+  out.textContent = JSON.stringify({ charts, scripts: document.scripts.length });
+  document.body.appendChild(out);
+});
+</script>"#;
+
+#[test]
+fn the_html_report_draws_its_charts_in_headless_chromium() {
+    let (dir, log) = example_log();
+    let page = dir.path().join("report.html");
+    let run = handrail(&["report", log.to_str().unwrap(), "--html", page.to_str().unwrap()], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains("<script") && !html.contains("http://") && !html.contains("https://"),
+        "self-contained, no script"
+    );
+    assert_eq!(html.matches("<svg class=\"chart\"").count(), 4);
+    let Some(browser) = chromium() else { return };
+    let measured = dir.path().join("measured.html");
+    std::fs::write(&measured, html.replace("</body>", &format!("{MEASURE}</body>"))).unwrap();
+    let out = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1200,1400",
+            "--virtual-time-budget=2000",
+        ])
+        .arg("--dump-dom")
+        .arg(format!("file://{}", measured.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom
+        .find("<pre id=\"measured\">")
+        .unwrap_or_else(|| panic!("no measurement: {dom}\n{}", String::from_utf8_lossy(&out.stderr)));
+    let rest = &dom[start + "<pre id=\"measured\">".len()..];
+    let json = rest[..rest.find("</pre>").unwrap()].replace("&quot;", "\"");
+    let m: Value = serde_json::from_str(&json).unwrap();
+    let charts = m["charts"].as_array().unwrap();
+    let names: Vec<&str> = charts.iter().map(|c| c["chart"].as_str().unwrap()).collect();
+    assert_eq!(names, ["handoff-rate", "reasons", "silent-weekly", "waits"]);
+    for c in charts {
+        assert!(c["width"].as_f64().unwrap() > 200.0 && c["height"].as_f64().unwrap() > 80.0, "{c}");
+    }
+    // Three days of rates; four reasons; one week; waits in two of the six buckets (the empty ones draw nothing).
+    let drawn: Vec<u64> = charts.iter().map(|c| c["drawn"].as_u64().unwrap()).collect();
+    assert_eq!(drawn, [3, 4, 1, 2], "{charts:?}");
+    assert!(charts[0]["line"].as_f64().unwrap() > 100.0, "the rate line is drawn: {}", charts[0]);
+}
