@@ -17,6 +17,7 @@
 //! written by a newer handrail still reads.
 
 pub mod diff;
+pub mod generate;
 pub mod html;
 pub mod replay;
 pub mod report;
@@ -79,6 +80,66 @@ pub struct Log {
 /// How often the progress callback is called, in records.
 const PROGRESS_EVERY: usize = 8192;
 
+/// Parses consecutive lines (the first is line `offset + 1`): the records, and how many were of unknown kinds.
+fn parse_part(
+    part: &[&[u8]],
+    offset: usize,
+    path: &Path,
+    done: &std::sync::atomic::AtomicU64,
+    total: u64,
+    progress: Progress<'_>,
+) -> Result<(Vec<Record>, u64), ReviewError> {
+    let mut records = Vec::with_capacity(part.len());
+    let mut unknown = 0;
+    for (i, line) in part.iter().enumerate() {
+        match parse_line(line, path, offset.saturating_add(i).saturating_add(1))? {
+            Some(record) => records.push(record),
+            None => unknown += 1,
+        }
+        if i % PROGRESS_EVERY == 0 {
+            let so_far = done.fetch_add(PROGRESS_EVERY as u64, std::sync::atomic::Ordering::Relaxed);
+            progress(so_far.min(total), total);
+        }
+    }
+    Ok((records, unknown))
+}
+
+/// Parses one line: `None` for a kind this version does not know. A decision (nearly every line of a log) is
+/// read straight into its record type, its seq and time taken from the fixed head every line begins with
+/// (FORMAT.md §3), which is several times faster than the general [`Record`] and its tagged body.
+fn parse_line(line: &[u8], path: &Path, number: usize) -> Result<Option<Record>, ReviewError> {
+    let bad = |problem: String| ReviewError::Record { path: path.to_path_buf(), line: number, problem };
+    let Some(h) = head(line) else {
+        return Err(bad("the line does not begin as a record (`{\"seq\":N,\"prev\":...`)".into()));
+    };
+    if !KNOWN_KINDS.contains(&h.kind) {
+        return Ok(None);
+    }
+    let problem = |e: serde_json::Error| {
+        let message = e.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+        bad(format!("record seq {}: {message}", h.seq))
+    };
+    if h.kind == b"decision" {
+        let time = record_time(line)
+            .ok_or_else(|| bad(format!("record seq {}: `time` is not an RFC 3339 time", h.seq)))?;
+        let decision: DecisionRecord = serde_json::from_slice(line).map_err(problem)?;
+        let prev = String::from_utf8_lossy(h.prev).into_owned();
+        return Ok(Some(Record { seq: h.seq, prev, time, body: Body::Decision(decision) }));
+    }
+    serde_json::from_slice(line).map(Some).map_err(problem)
+}
+
+/// The `time` of a line, read at its fixed place after `seq` and `prev`.
+fn record_time(line: &[u8]) -> Option<DateTime<Utc>> {
+    const KEY: &[u8] = b",\"time\":\"";
+    let at = memchr::memmem::find(line, KEY)?.checked_add(KEY.len())?;
+    let rest = line.get(at..)?;
+    let end = memchr::memchr(b'"', rest)?;
+    let text = std::str::from_utf8(rest.get(..end)?).ok()?;
+    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+}
+
 /// The kinds of record this version reads.
 const KNOWN_KINDS: &[&[u8]] = &[
     b"decision",
@@ -104,28 +165,22 @@ impl Log {
         };
         let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
         let total = lines.len() as u64;
-        let mut records = Vec::with_capacity(lines.len());
-        let mut unknown_kinds = 0;
-        for (i, line) in lines.iter().enumerate() {
-            let number = i.saturating_add(1);
-            let bad = |problem: String| ReviewError::Record { path: path.clone(), line: number, problem };
-            let Some(h) = head(line) else {
-                return Err(bad("the line does not begin as a record (`{\"seq\":N,\"prev\":...`)".into()));
-            };
-            if !KNOWN_KINDS.contains(&h.kind) {
-                unknown_kinds += 1;
-                continue;
-            }
-            let record: Record = serde_json::from_slice(line).map_err(|e| {
-                let message = e.to_string();
-                let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-                bad(format!("record seq {}: {message}", h.seq))
-            })?;
-            records.push(record);
-            if i % PROGRESS_EVERY == 0 {
-                progress(i as u64, total);
-            }
-        }
+        // Two halves on two threads: parsing JSON is the cost of reading a log, and it splits cleanly.
+        let half = lines.len().div_ceil(2);
+        let (first, second) = lines.split_at(half);
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let (a, b) = std::thread::scope(|scope| {
+            let worker = scope.spawn(|| parse_part(second, half, &path, &done, total, &no_progress));
+            let a = parse_part(first, 0, &path, &done, total, progress);
+            let b = worker.join().unwrap_or_else(|_| {
+                Err(ReviewError::Policy("internal error: a reading thread panicked (a bug)".into()))
+            });
+            (a, b)
+        });
+        let (mut records, unknown_a) = a?;
+        let (more, unknown_b) = b?;
+        records.extend(more);
+        let unknown_kinds = unknown_a.saturating_add(unknown_b);
         progress(total, total);
         Ok(Log { dir: dir.to_path_buf(), records, unknown_kinds, payloads })
     }

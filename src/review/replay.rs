@@ -186,7 +186,8 @@ pub fn replay<'a>(
             continue;
         };
         let time = event.time.unwrap_or(record.time);
-        let state = states.get(conversation).cloned().unwrap_or_default();
+        // Taken out, not cloned: a state holds the transcript so far, and it is put back decided.
+        let state = states.remove(conversation).unwrap_or_default();
         let (now, next) = crate::decide(policy, &state, &event, time);
         states.insert(conversation, next);
         if inside {

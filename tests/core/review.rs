@@ -469,3 +469,62 @@ fn the_html_report_draws_its_charts_in_headless_chromium() {
     assert_eq!(drawn, [3, 4, 1, 2], "{charts:?}");
     assert!(charts[0]["line"].as_f64().unwrap() > 100.0, "the rate line is drawn: {}", charts[0]);
 }
+
+#[test]
+fn recorded_sources_that_do_not_hash_to_the_recorded_hash_are_refused() {
+    let (_dir, log) = example_log();
+    let path = log.join("log.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let first = text.lines().next().unwrap();
+    // The billing desk's rule edited in the stored copy: the policy it compiles to is not the one deployed.
+    let edited = first.replacen("route billing_desk", "route support", 1);
+    assert_ne!(edited, first);
+    std::fs::write(&path, text.replacen(first, &edited, 1)).unwrap();
+    let run = replay(&log);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("cannot replay: the recorded sources of `shop` hash to "), "{}", run.stdout);
+}
+
+#[test]
+fn a_generated_log_verifies_reports_a_mix_of_outcomes_and_replays_as_recorded() {
+    use handrail::review::{self, no_progress};
+    let dir = tempfile::tempdir().unwrap();
+    let signer = handrail::Signer::from_seed("gen.example/log", [4; 32]).unwrap();
+    let key = signer.verifier();
+    let options = handrail::WriterOptions { origin: "gen.example/log".into(), ..Default::default() };
+    let mut log = handrail::AuditLog::open(dir.path(), signer, options).unwrap();
+    let shop =
+        handrail::compile_file(&crate::root().join("examples/review/shop.policy"), &Default::default())
+            .unwrap()
+            .policy
+            .unwrap();
+    let options = review::generate::Options { decisions: 3_000, ..Default::default() };
+    let made = review::generate::generate(&mut log, &shop, &options, &no_progress).unwrap();
+    log.close().unwrap();
+    assert!(made.decisions >= 3_000 && made.conversations > 300, "{made:?}");
+    let verified =
+        handrail::verify(dir.path(), &handrail::VerifyOptions { keys: vec![key], ..Default::default() })
+            .unwrap();
+    assert_eq!(verified.outcome, handrail::Outcome::Verified, "{:?}", verified.problems);
+
+    let read = review::Log::read(dir.path(), &no_progress).unwrap();
+    let report = review::report::build(&read, &Default::default(), &no_progress);
+    assert_eq!(report.decisions, made.decisions);
+    assert_eq!(report.conversations, made.conversations);
+    let r = &report.resolution;
+    assert!(report.live > 0 && r.resolved > 0 && r.unresolved > 0 && r.abandoned > 0, "{r:?}");
+    assert!(!report.silent_failures.is_empty() && report.handoff_rate > 0.1 && report.handoff_rate < 0.5);
+    let mut differ = 0;
+    let walked = review::replay::replay(
+        &read,
+        review::replay::Under::InForce,
+        &Default::default(),
+        &no_progress,
+        |step| {
+            if let review::replay::Step::Replayed { record, decision, .. } = step {
+                differ += usize::from(!review::replay::differences(record, &decision, None).is_empty());
+            }
+        },
+    );
+    assert_eq!((walked.replayed, differ), (made.decisions, 0));
+}
