@@ -276,7 +276,7 @@ const FLAT_REPLIES: &[&str] = &[
     "olvídalo",
 ];
 
-/// Whether `text` is a flat reply ([`FLAT_REPLIES`]).
+/// Whether `text` is a flat reply ("ok", "whatever", "never mind", ...: the list is in the source).
 pub fn is_flat_reply(text: &str) -> bool {
     let t = text.trim().trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace()).to_lowercase();
     FLAT_REPLIES.contains(&t.as_str())
