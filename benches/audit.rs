@@ -39,6 +39,8 @@ fn append(records: u64, batch: u64) -> (f64, tempfile::TempDir, handrail::audit:
                 reasons: vec!["hard_route".into()],
                 rules: vec!["HR-BILLING-DISPUTE".into()],
                 retention: Some(Retention { class: "phi".into(), keep_until: Utc::now(), legal_hold: false }),
+                event: None,
+                route: None,
                 payload: payload.to_vec(),
             }),
         )

@@ -9,11 +9,12 @@
 //! `audit` depends on nothing else in the crate; this module is where the engine's types meet it.
 
 use crate::audit::{
-    AuditError, AuditLog, DecisionRecord, Entry, PolicyRef, Retention, Signer, TransferRecord, WriterOptions,
+    AuditError, AuditLog, DecisionRecord, Entry, EventFacts, PolicyRef, PolicySource, Retention, RouteFacts, Signer,
+    TransferRecord, WriterOptions,
 };
 use crate::compile::Policy;
 use crate::eval::decision::RetentionDecision;
-use crate::eval::{ConversationState, Decision, Event};
+use crate::eval::{Action, ConversationState, Decision, Event};
 use crate::handoff::PiiKind;
 
 impl From<&Policy> for PolicyRef {
@@ -22,9 +23,43 @@ impl From<&Policy> for PolicyRef {
     }
 }
 
-/// The record that `policy` was deployed, written before the first decision under it.
+/// The version of handrail that decides, as `policy_deployed` records name it: a hash of the policy text alone
+/// does not pin the evaluator.
+pub const HANDRAIL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The record that `policy` was deployed, written before the first decision under it: the policy's reference,
+/// its sources (packs first, so `handrail audit replay` can compile it again) and the handrail version.
 pub fn deployed(policy: &Policy) -> Entry {
-    Entry::PolicyDeployed { policy: policy.into() }
+    Entry::PolicyDeployed {
+        policy: policy.into(),
+        handrail: Some(HANDRAIL_VERSION.to_string()),
+        sources: policy
+            .sources
+            .iter()
+            .map(|s| PolicySource { file: s.name.clone(), text: s.text.clone() })
+            .collect(),
+    }
+}
+
+/// The facts of the decided event kept in its record: type, confidence, strikes, outcome.
+fn event_facts(decision: &Decision) -> EventFacts {
+    EventFacts {
+        kind: decision.event.as_str().to_string(),
+        confidence: decision.signals.confidence,
+        strikes: decision.signals.strikes,
+        outcome: decision.outcome.map(|o| o.as_str().to_string()),
+    }
+}
+
+impl From<&crate::route::Route> for RouteFacts {
+    fn from(route: &crate::route::Route) -> Self {
+        RouteFacts {
+            queue: route.queue.clone(),
+            channel: route.channel.name().to_string(),
+            live: route.live(),
+            promise: route.wait.clone().or_else(|| route.follow_up_by.clone()),
+        }
+    }
 }
 
 /// Opens (creating if absent) the audit log in `dir` signed by `signer`, whose key name is the log's origin,
@@ -105,6 +140,13 @@ pub fn entries(decision: &Decision, next: &ConversationState, payload: Vec<u8>) 
         reasons: decision.reasons.iter().map(|r| r.as_str().to_string()).collect(),
         rules: decision.determining.clone(),
         retention: retention.clone(),
+        event: Some(event_facts(decision)),
+        route: match decision.action {
+            Action::Handoff | Action::Capture | Action::Emergency => {
+                decision.route.as_ref().map(RouteFacts::from)
+            }
+            _ => None,
+        },
     }));
     if let Some(packet) = &decision.handoff {
         out.push(Entry::Transfer(TransferRecord {

@@ -13,7 +13,8 @@
 //! Beside the pipeline: [`text`] (normalisation and phrase matching, used by `compile` and `eval`), [`route`]
 //! (queues and business hours), [`handoff`] (the packet a person receives: redaction, identity, summary) and
 //! [`audit`] (the tamper-evident log, which depends on nothing else in the crate), with [`evidence`] turning a
-//! decision into the records that prove it, [`cases`] running the declarative TOML cases of `handrail test`
+//! decision into the records that prove it, [`review`] reading a log back (report, replay, whatif, diff),
+//! [`cases`] running the declarative TOML cases of `handrail test`
 //! and [`fold`] splitting labelled messages into folds. The command line is the binary's own (`src/main.rs`
 //! and `src/cli/`, one file per subcommand), built on this API alone.
 //!
@@ -109,6 +110,7 @@ pub mod evidence;
 #[cfg(feature = "cases")]
 pub mod fold;
 pub mod handoff;
+pub mod review;
 pub mod route;
 #[cfg(feature = "serve")]
 pub mod serve;

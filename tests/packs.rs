@@ -68,12 +68,12 @@ fn every_example_checks_passes_its_cases_and_decides_its_conversations() {
         }
         assert!(decisions.iter().all(|d| d["policy"]["id"] != "common"), "{example} runs its own policy");
     }
-    // Every folder in examples/ is one of these, the quick start (run by the CLI tests) or the HTTP clients (run
-    // by tests/serve/clients.rs).
+    // Every folder in examples/ is one of these, the quick start (run by the CLI tests) the HTTP clients (run
+    // by tests/serve/clients.rs) or the review loop's shop (run by `tests/core/review.rs`).
     for entry in std::fs::read_dir(root().join("examples")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().to_string();
         assert!(
-            examples.contains(&name.as_str()) || name == "quickstart" || name == "serve",
+            examples.contains(&name.as_str()) || name == "quickstart" || name == "serve" || name == "review",
             "examples/{name} is not run by a test"
         );
     }

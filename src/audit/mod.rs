@@ -33,7 +33,9 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 pub use note::{Checkpoint, Signer, Verifier};
-pub use record::{DecisionRecord, PolicyRef, Retention, TransferRecord};
+pub use record::{
+    DecisionRecord, EventFacts, PolicyRef, PolicySource, Retention, RouteFacts, TransferRecord,
+};
 pub use verify::{Outcome, Problem, Report, VerifyOptions, verify};
 pub use writer::{AuditLog, Entry, Unproven, WriterOptions, read_records, write_atomically};
 

@@ -19,7 +19,7 @@ pub struct Record {
 }
 
 /// The policy a record refers to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyRef {
     /// Its id.
     pub id: String,
@@ -71,6 +71,58 @@ pub struct DecisionRecord<P = PayloadRef> {
     /// Retention of the payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<Retention>,
+    /// What the event was, in facts that hold no personal data (absent in logs written before them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventFacts>,
+    /// Where a handoff or capture went and what was promised (absent for other actions, and in older logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<RouteFacts>,
+}
+
+/// The facts of a decided event that the review commands (`handrail report`) read without opening its payload:
+/// its type, the bot's confidence, the strikes counted after it and, for `closed`, the outcome. None of them is
+/// personal data, so they may sit in the chain.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct EventFacts {
+    /// The event's `type` (`message`, `bot_reply`, `agent_joined`, `closed`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The confidence the event carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// The conversation's strikes after the decision.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub strikes: u32,
+    /// How a `closed` conversation ended, when the caller said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Where a decision sent the conversation, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteFacts {
+    /// The queue.
+    pub queue: String,
+    /// `live_chat`, `ticket`, `email` or `callback`.
+    pub channel: String,
+    /// Whether a person was there (live chat, open and staffed) or the customer was promised a follow-up.
+    pub live: bool,
+    /// The honest promise: the wait when live, the follow-up time otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promise: Option<String>,
+}
+
+/// One source file of a deployed policy, as stored in its `policy_deployed` record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySource {
+    /// The file's name as it was compiled (a pack's file stem is its name for `extends`).
+    pub file: String,
+    /// Its text.
+    pub text: String,
 }
 
 /// A handoff packet given to a person, as recorded; `P` as in [`DecisionRecord`].
@@ -96,8 +148,18 @@ pub struct TransferRecord<P = PayloadRef> {
 impl<P> DecisionRecord<P> {
     /// The same record with its payload replaced.
     pub fn with_payload<Q>(self, payload: Q) -> DecisionRecord<Q> {
-        let DecisionRecord { payload: _, conversation, policy, action, reasons, rules, retention } = self;
-        DecisionRecord { payload, conversation, policy, action, reasons, rules, retention }
+        let DecisionRecord {
+            payload: _,
+            conversation,
+            policy,
+            action,
+            reasons,
+            rules,
+            retention,
+            event,
+            route,
+        } = self;
+        DecisionRecord { payload, conversation, policy, action, reasons, rules, retention, event, route }
     }
 }
 
@@ -137,6 +199,13 @@ pub enum Body {
     PolicyDeployed {
         /// The policy.
         policy: PolicyRef,
+        /// The version of handrail that evaluates under it (absent in older logs): with the sources, what pins
+        /// a decision for `handrail audit replay`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        handrail: Option<String>,
+        /// The policy's source files, packs first (absent in older logs); their hash is `policy.hash`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sources: Vec<PolicySource>,
     },
     /// The signing key changed; the checkpoint covering it is signed by both keys.
     KeyRotated {
@@ -243,6 +312,19 @@ pub struct PayloadHead {
     pub length: u64,
     /// The commitment.
     pub commitment: super::hash::Hash,
+}
+
+impl PayloadRef {
+    /// The payload's bytes in `payloads` (the whole of `payloads.bin`), after its salt; `None` when the file does
+    /// not hold them or they were erased (salt and payload zeroed). The commitment is `verify`'s to check.
+    pub fn bytes<'a>(&self, payloads: &'a [u8]) -> Option<&'a [u8]> {
+        let start = self.offset.checked_add(SALT_LEN_U64)?;
+        let end = start.checked_add(self.length)?;
+        let salt = payloads.get(usize::try_from(self.offset).ok()?..usize::try_from(start).ok()?)?;
+        let bytes = payloads.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)?;
+        let erased = salt.iter().all(|b| *b == 0) && bytes.iter().all(|b| *b == 0);
+        (!erased).then_some(bytes)
+    }
 }
 
 impl PayloadHead {

@@ -30,7 +30,9 @@ use chrono::{DateTime, Utc};
 use super::hash::{Hash, SALT_LEN, commitment};
 use super::merkle::{CompactRange, leaf_hash};
 use super::note::{self, Checkpoint, Signer, Verifier};
-use super::record::{self, Body, DecisionRecord, PayloadRef, PolicyRef, Record, TransferRecord};
+use super::record::{
+    self, Body, DecisionRecord, PayloadRef, PolicyRef, PolicySource, Record, TransferRecord,
+};
 use super::recovery::{self, Claim, Source, Tail};
 use super::seal::{self, Layout, Slot};
 use super::{AuditError, files};
@@ -86,6 +88,10 @@ pub enum Entry {
     PolicyDeployed {
         /// The policy.
         policy: PolicyRef,
+        /// The version of handrail that evaluates under it.
+        handrail: Option<String>,
+        /// The policy's source files, packs first.
+        sources: Vec<PolicySource>,
     },
 }
 
@@ -418,7 +424,9 @@ impl AuditLog {
                 let payload = self.store(&record.payload)?;
                 Body::Transfer(record.with_payload(payload))
             }
-            Entry::PolicyDeployed { policy } => Body::PolicyDeployed { policy },
+            Entry::PolicyDeployed { policy, handrail, sources } => {
+                Body::PolicyDeployed { policy, handrail, sources }
+            }
         };
         Ok(self.push(time, body))
     }

@@ -151,6 +151,35 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         adopt: Option<u64>,
     },
+    /// Re-evaluate every logged decision under the policy that was in force and report each one that differs:
+    /// what an auditor runs to show that each decision follows from the policy and the event.
+    ///
+    /// Each `policy_deployed` record stores the policy's sources and the handrail version; the policy is compiled
+    /// again from those sources (they must hash to the recorded hash) and each stored event is decided again from
+    /// the state its conversation had (a deployment starts afresh, as each `eval --audit` run does). A decision
+    /// whose payload was erased cannot be replayed: it, and the rest of its conversation, is counted as skipped.
+    /// Decisions under a deployment recorded without sources (a log older than them) cannot be replayed either.
+    ///
+    /// Replaying with another handrail version than the one recorded is allowed, with a note: a difference may
+    /// then come from the evaluator, not the policy.
+    ///
+    /// The summary starts with `replayed` (every decision that could be replayed is as recorded), `DIFFERS` (one
+    /// is not) or `INCOMPLETE` (none differs, but some decisions had no policy with usable sources in force).
+    ///
+    /// Exit codes: 0 `replayed`; 1 `DIFFERS` or `INCOMPLETE`; 3 the log could not be read.
+    Replay {
+        /// The log directory.
+        dir: PathBuf,
+        /// Only decisions from this time on (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        since: Option<DateTime<Utc>>,
+        /// Only decisions before this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        until: Option<DateTime<Utc>>,
+        /// `text` or `json`.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Switch to a new signing key; the old key signs the change, and the checkpoint covering it is signed by
     /// both keys.
     RotateKey {
@@ -213,6 +242,7 @@ fn writer(dir: &Path, key: &Path) -> Result<AuditLog, Failure> {
 
 fn run_command(command: Command) -> Result<Exit, Failure> {
     match command {
+        Command::Replay { dir, since, until, format } => Ok(replay(&dir, since, until, format)),
         Command::Keygen { name, out } => {
             let signer = Signer::generate(&name).map_err(|e| Failure(Exit::Usage, e.to_string()))?;
             let secret = out.with_extension("key");
@@ -423,4 +453,88 @@ fn check_proof(
 /// A JSON field, or `null` when absent.
 fn field<'a>(value: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     value.get(name).unwrap_or(&serde_json::Value::Null)
+}
+
+/// A decision that replays differently, as `audit replay --format json` prints it.
+#[derive(Debug, serde::Serialize)]
+struct Differs<'a> {
+    seq: u64,
+    conversation: &'a str,
+    differences: Vec<String>,
+}
+
+/// Runs `handrail audit replay`.
+fn replay(dir: &Path, since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>, format: Format) -> Exit {
+    use handrail::review::replay::{Step, Under, differences, replay};
+    let bar = super::ProgressBar::new("reading");
+    let log = match super::read_log(dir, &bar) {
+        Ok(log) => log,
+        Err(exit) => return exit,
+    };
+    bar.stage("replaying");
+    let window = handrail::review::Window { since, until };
+    let mut differ = Vec::new();
+    let walked = replay(&log, Under::InForce, &window, &|d, t| bar.draw(d, t), |step| {
+        if let Step::Replayed { seq, record, decision, .. } = step {
+            let found = differences(record, &decision, Some(&decision.policy.hash));
+            if !found.is_empty() {
+                differ.push(Differs { seq, conversation: &record.conversation, differences: found });
+            }
+        }
+    });
+    drop(bar);
+    let unusable: Vec<&handrail::review::replay::Deployment> =
+        walked.deployments.iter().filter(|d| d.problem.is_some()).collect();
+    let without_policy =
+        walked.skipped.iter().any(|(why, n)| *why == handrail::review::replay::Skip::NoPolicy && *n > 0);
+    let version = handrail::evidence::HANDRAIL_VERSION;
+    if format == Format::Json {
+        let json = serde_json::json!({
+            "decisions": walked.decisions,
+            "replayed": walked.replayed,
+            "skipped": walked.skipped.iter().map(|(why, n)| (handrail::review::whatif::skip_name(*why), n)).collect::<std::collections::BTreeMap<_, _>>(),
+            "deployments": walked.deployments,
+            "differ": differ,
+            "handrail": version,
+        });
+        out!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+    } else {
+        for d in &walked.deployments {
+            let by = d.handrail.as_deref().unwrap_or("an unrecorded version");
+            out!(
+                "deployment seq {}: {} {} ({}), handrail {by}",
+                d.seq,
+                d.id,
+                d.version,
+                d.hash.get(..12).unwrap_or_default()
+            );
+            if let Some(problem) = &d.problem {
+                out!("  cannot replay: {problem}");
+            } else if d.handrail.as_deref().is_some_and(|v| v != version) {
+                out!(
+                    "  note: recorded under handrail {by}, replayed with {version}: a difference may come from the evaluator"
+                );
+            }
+        }
+        for d in &differ {
+            out!("seq {} {}: {}", d.seq, d.conversation, d.differences.join("; "));
+        }
+        let skipped: Vec<String> =
+            walked.skipped.iter().map(|(why, n)| format!("{n} {}", why.describe())).collect();
+        let verdict = if !differ.is_empty() {
+            "DIFFERS"
+        } else if !unusable.is_empty() || without_policy {
+            "INCOMPLETE"
+        } else {
+            "replayed"
+        };
+        out!(
+            "{verdict}: {} of {} decisions replayed under the policy in force, {} differ{}",
+            walked.replayed,
+            walked.decisions,
+            differ.len(),
+            if skipped.is_empty() { String::new() } else { format!("; skipped: {}", skipped.join(", ")) }
+        );
+    }
+    if differ.is_empty() && unusable.is_empty() && !without_policy { Exit::Ok } else { Exit::Failed }
 }

@@ -45,14 +45,17 @@ use handrail::diagnostic::ErrorFormat;
 
 pub mod audit;
 pub mod check;
+pub mod diff;
 pub mod effective;
 pub mod eval;
 pub mod fmt;
+pub mod report;
 pub mod score;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod shell;
 pub mod test;
+pub mod whatif;
 
 /// handrail: decide when a chatbot must hand a conversation to a person, and prove it.
 ///
@@ -80,6 +83,9 @@ pub enum Command {
     #[cfg(feature = "serve")]
     Serve(serve::Args),
     Audit(audit::Args),
+    Report(report::Args),
+    Whatif(whatif::Args),
+    Diff(diff::Args),
     Completions(shell::CompletionsArgs),
     Man(shell::ManArgs),
 }
@@ -156,6 +162,9 @@ pub fn run(cli: Cli) -> Exit {
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Whatif(args) => whatif::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args),
     }
@@ -172,7 +181,7 @@ pub struct PackArgs {
 impl PackArgs {
     /// The compile options these arguments give.
     pub fn options(&self) -> Options {
-        Options { pack_dirs: self.pack_dirs.clone() }
+        Options { pack_dirs: self.pack_dirs.clone(), ..Options::default() }
     }
 }
 
@@ -236,6 +245,102 @@ pub enum Format {
 pub fn colour() -> bool {
     use std::io::IsTerminal as _;
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// A progress bar on stderr, only when stderr is a terminal (none when piped or redirected, so logs and CI
+/// output stay clean). `draw` is the callback the review library takes.
+pub struct ProgressBar(Option<indicatif::ProgressBar>);
+
+impl ProgressBar {
+    /// A bar labelled `what` (`reading`, `replaying`).
+    pub fn new(what: &str) -> ProgressBar {
+        use std::io::IsTerminal as _;
+        if !std::io::stderr().is_terminal() {
+            return ProgressBar(None);
+        }
+        let bar = indicatif::ProgressBar::new(0);
+        let style =
+            indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} records ({eta})")
+                .map(|s| s.progress_chars("=> "));
+        if let Ok(style) = style {
+            bar.set_style(style);
+        }
+        bar.set_message(what.to_string());
+        ProgressBar(Some(bar))
+    }
+
+    /// Moves the bar to `done` of `total`.
+    pub fn draw(&self, done: u64, total: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    }
+
+    /// Relabels the bar for the next stage.
+    pub fn stage(&self, what: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(what.to_string());
+            bar.set_position(0);
+        }
+    }
+}
+
+impl Drop for ProgressBar {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Reads a log for review, with a progress bar on a terminal; an error is reported and is exit 3 (a file) or 1
+/// (a record that does not parse).
+pub fn read_log(dir: &std::path::Path, bar: &ProgressBar) -> Result<handrail::review::Log, Exit> {
+    handrail::review::Log::read(dir, &|d, t| bar.draw(d, t)).map_err(|e| {
+        eprintln!("error: {e}");
+        match e {
+            handrail::review::ReviewError::Io { .. } => Exit::Io,
+            _ => Exit::Failed,
+        }
+    })
+}
+
+/// `--json` or `--format text|json`, for the review commands (`--json` is the short way to say
+/// `--format json`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OutputArgs {
+    /// Print JSON (the same as `--format json`).
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// `text` or `json`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+impl OutputArgs {
+    /// Whether to print JSON.
+    pub fn json(&self) -> bool {
+        self.json || self.format == Format::Json
+    }
+}
+
+/// A time window from `--since` and `--until`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WindowArgs {
+    /// Only from this time on (RFC 3339, e.g. `2026-11-02T00:00:00Z`).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl WindowArgs {
+    /// The window.
+    pub fn window(&self) -> handrail::review::Window {
+        handrail::review::Window { since: self.since, until: self.until }
+    }
 }
 
 /// Reads all of stdin as text (for a `-` argument); a read failure is reported and is exit 3.

@@ -48,7 +48,7 @@ pub(super) fn load_chain(
             return None;
         }
         seen.push(name.clone());
-        let found = match packs::find(&name, &options.pack_dirs) {
+        let found = match packs::find_with(&name, &options.packs, &options.pack_dirs) {
             Ok(Some(found)) => found,
             Ok(None) => {
                 let known = packs::known_names(&options.pack_dirs);

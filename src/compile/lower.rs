@@ -175,6 +175,7 @@ impl Builder {
             retention,
             queues,
             files: layers.iter().filter_map(|l| sources.get(l.source).map(|s| s.name.clone())).collect(),
+            sources: layers.iter().filter_map(|l| sources.get(l.source).cloned()).collect(),
             conventions: policy::Conventions::default(),
         })
     }

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 pub use error::{CompileError, CompileErrorKind};
 pub use policy::Policy;
 
-use crate::diagnostic::{Diagnostic, Severity, Sources};
+use crate::diagnostic::{Diagnostic, Severity, Source, Sources};
 
 /// The most rules a policy (with its packs) may have.
 pub const MAX_RULES: usize = 5_000;
@@ -39,6 +39,9 @@ pub const MAX_EXTENDS_DEPTH: usize = 8;
 pub struct Options {
     /// Directories searched for packs before the built-in ones.
     pub pack_dirs: Vec<PathBuf>,
+    /// Packs given as text, found by their file's stem (`policies/legal/legal.policy` is `legal`) before any
+    /// directory: how a policy recorded in an audit log is compiled again ([`compile_sources`]).
+    pub packs: Vec<Source>,
 }
 
 /// The result of compiling: the policy when there was no error, every diagnostic, and the sources they refer to.
@@ -106,6 +109,17 @@ pub fn compile_file(path: &Path, options: &Options) -> Result<Output, ReadError>
         options.pack_dirs.push(dir.to_path_buf());
     }
     Ok(compile_source(&path.display().to_string(), &text, &options))
+}
+
+/// Compiles a policy from the sources it was compiled from before ([`Policy::sources`], packs first, the local
+/// file last), finding its packs among them only, never on disk or among the built-in packs: the same sources
+/// give the same policy, with the same hash, whatever this build ships.
+pub fn compile_sources(sources: &[Source]) -> Output {
+    let Some((local, packs)) = sources.split_last() else {
+        return compile_source("<no sources>", "", &Options::default());
+    };
+    let options = Options { pack_dirs: Vec::new(), packs: packs.to_vec() };
+    compile_source(&local.name, &local.text, &options)
 }
 
 /// Compiles the built-in default policy (the `common` pack).

@@ -32,6 +32,20 @@ pub struct FoundPack {
 
 /// Looks a pack up by name. `Err` carries an I/O problem reading a file that exists.
 pub fn find(name: &str, dirs: &[PathBuf]) -> Result<Option<FoundPack>, super::ReadError> {
+    find_with(name, &[], dirs)
+}
+
+/// Looks a pack up by name among `given` packs (by file stem) first, then as [`find`] does.
+pub fn find_with(
+    name: &str,
+    given: &[crate::diagnostic::Source],
+    dirs: &[PathBuf],
+) -> Result<Option<FoundPack>, super::ReadError> {
+    if let Some(source) =
+        given.iter().find(|s| Path::new(&s.name).file_stem().is_some_and(|stem| stem == name))
+    {
+        return Ok(Some(FoundPack { name: source.name.clone(), text: source.text.clone() }));
+    }
     for dir in dirs {
         for candidate in [dir.join(format!("{name}.policy")), dir.join(name).join(format!("{name}.policy"))] {
             if candidate.is_file() {

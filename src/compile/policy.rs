@@ -40,6 +40,9 @@ pub struct Policy {
     pub queues: Vec<Queue>,
     /// The files compiled, pack first.
     pub files: Vec<String>,
+    /// The same files with their texts, pack first: what `hash` is over, recorded when the policy is deployed
+    /// so that `handrail audit replay` can compile exactly this policy again ([`crate::compile::compile_sources`]).
+    pub sources: Vec<crate::diagnostic::Source>,
     /// What the engine says and assumes where the language has no words for it yet.
     pub conventions: Conventions,
 }

@@ -33,6 +33,7 @@ pub(super) fn begin(state: &ConversationState, event: &Event, time: DateTime<Utc
             next.record(Role::Customer, time, text);
         }
         EventKind::BotReply => next.record(Role::Bot, time, text),
+        EventKind::AgentReply => next.record(Role::Agent, time, text),
         _ => {}
     }
     next
@@ -80,6 +81,8 @@ pub(super) fn step<'p>(next: &mut ConversationState, kind: EventKind, verdict: V
             next.strikes = 0;
             Step::HandedBack
         }
+        // Neither is the customer asking anything: the bot stays silent whoever holds the conversation.
+        (EventKind::CustomerInactive | EventKind::AgentReply, _) => Step::Hold,
         (EventKind::Closed, _) => {
             next.phase = Phase::Closed;
             Step::Hold

@@ -78,6 +78,12 @@ pub struct Decision {
     /// With `--explain`: every rule considered, and why it did or did not fire.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explain: Option<Vec<RuleTrace>>,
+    /// The type of the event decided, for its audit record ([`crate::evidence`]); not printed (the caller sent it).
+    #[serde(skip)]
+    pub event: super::EventKind,
+    /// How the conversation ended, on a `closed` event, for its audit record; not printed.
+    #[serde(skip)]
+    pub outcome: Option<super::event::CloseOutcome>,
 }
 
 /// A rule that matched.

@@ -48,6 +48,9 @@ pub struct Event {
     /// Which queues have agents online now; a queue not listed is assumed staffed in its hours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agents_online: Option<BTreeMap<String, bool>>,
+    /// How a `closed` conversation ended, as the caller knows it (only on `closed` events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<CloseOutcome>,
 }
 
 fn default_conversation() -> String {
@@ -71,6 +74,7 @@ impl Default for Event {
             customer: BTreeMap::new(),
             feedback: None,
             agents_online: None,
+            outcome: None,
         }
     }
 }
@@ -92,8 +96,54 @@ pub enum EventKind {
     AgentJoined,
     /// The agent handed the conversation back to the bot.
     HandBack,
-    /// The conversation ended.
+    /// The conversation ended (its `outcome`, when the caller knows it, says how).
     Closed,
+    /// The customer went quiet: the caller's inactivity timeout passed without a message from them. The bot
+    /// holds; `handrail report` reads it as the customer leaving (while waiting: an abandoned handoff).
+    CustomerInactive,
+    /// A person answered the customer (its `text` joins the transcript). The bot holds; `handrail report` counts
+    /// agent replies to find handoffs that one reply resolved.
+    AgentReply,
+}
+
+impl EventKind {
+    /// The name written in the `type` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Message => "message",
+            EventKind::BotReply => "bot_reply",
+            EventKind::Feedback => "feedback",
+            EventKind::AgentJoined => "agent_joined",
+            EventKind::HandBack => "hand_back",
+            EventKind::Closed => "closed",
+            EventKind::CustomerInactive => "customer_inactive",
+            EventKind::AgentReply => "agent_reply",
+        }
+    }
+}
+
+/// How a conversation ended, on a `closed` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CloseOutcome {
+    /// The customer's need was met.
+    Resolved,
+    /// It was not (the customer gave up, or the agent could not help).
+    Unresolved,
+    /// The customer left (closed the window, stopped answering).
+    CustomerLeft,
+}
+
+impl CloseOutcome {
+    /// The name written in the `outcome` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseOutcome::Resolved => "resolved",
+            CloseOutcome::Unresolved => "unresolved",
+            CloseOutcome::CustomerLeft => "customer_left",
+        }
+    }
 }
 
 /// Explicit feedback.
@@ -129,9 +179,12 @@ pub const MAX_EVENT_LINE_BYTES: usize = 1024 * 1024;
 pub const UNKNOWN_CONVERSATION: &str = "";
 
 /// Every field of an event, and what it must be, in the words of an error message.
-const FIELDS: [(&str, &str); 12] = [
+const FIELDS: [(&str, &str); 13] = [
     ("conversation", "a non-empty string"),
-    ("type", "one of `message`, `bot_reply`, `feedback`, `agent_joined`, `hand_back` or `closed`"),
+    (
+        "type",
+        "one of `message`, `bot_reply`, `feedback`, `agent_joined`, `agent_reply`, `hand_back`, `customer_inactive` or `closed`",
+    ),
     ("text", "a string"),
     ("time", "an RFC 3339 time such as `2026-11-24T15:00:00Z`"),
     ("confidence", "a number between 0 and 1"),
@@ -142,6 +195,7 @@ const FIELDS: [(&str, &str); 12] = [
     ("customer", "an object of attributes"),
     ("feedback", "`positive` or `negative`"),
     ("agents_online", "an object from queue names to true or false"),
+    ("outcome", "one of `resolved`, `unresolved` or `customer_left`"),
 ];
 
 /// A field of an event that is out of its range, in words naming the field.
@@ -212,6 +266,12 @@ impl Event {
                 problem: "must be a non-empty string, found an empty one".into(),
             });
         }
+        if self.outcome.is_some() && self.kind != EventKind::Closed {
+            problems.push(EventError {
+                field: "outcome",
+                problem: format!("is only for `closed` events, found on a `{}` event", self.kind.as_str()),
+            });
+        }
         if let Some(text) = &self.text
             && text.len() > MAX_TEXT_BYTES
         {
@@ -230,6 +290,9 @@ impl Event {
         let mut event = self.clone();
         event.confidence = event.confidence.filter(|c| (0.0..=1.0).contains(c));
         event.sentiment = event.sentiment.filter(|s| (-1.0..=1.0).contains(s));
+        if event.kind != EventKind::Closed {
+            event.outcome = None;
+        }
         if let Some(text) = &mut event.text {
             truncate_at_char(text, MAX_TEXT_BYTES);
         }
@@ -297,7 +360,7 @@ pub fn decode(line: &str) -> Decoded {
                 if *field == "conversation" {
                     conversation_readable = false;
                 }
-                let quoted = matches!(*field, "type" | "feedback");
+                let quoted = matches!(*field, "type" | "feedback" | "outcome");
                 errors.push(format!("`{field}` must be {expected}, found {}", kind_of(&value, quoted)));
             }
         }

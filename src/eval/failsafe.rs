@@ -101,6 +101,8 @@ fn to_safe_queue(
         policy: policy_ref(policy),
         errors,
         explain: None,
+        event: event.kind,
+        outcome: event.outcome,
     };
     (decision, next)
 }

@@ -27,7 +27,9 @@ mod tiers;
 use chrono::{DateTime, Utc};
 
 pub use decision::{Action, Decision};
-pub use event::{ConversationState, Decoded, Event, EventKind, Feedback, InvalidEvent, Phase, decode};
+pub use event::{
+    CloseOutcome, ConversationState, Decoded, Event, EventKind, Feedback, InvalidEvent, Phase, decode,
+};
 
 use crate::compile::policy::{NegationMode, Policy, ReasonCode, Rule};
 use cond::Facts;
@@ -197,6 +199,8 @@ fn evaluate(
         handoff,
         errors: Vec::new(),
         explain,
+        event: event.kind,
+        outcome: event.outcome,
     };
     (decision, next)
 }

@@ -33,3 +33,23 @@ pub use negation::MAX_SCOPE_WORDS;
 pub use normalize::{Normalized, normalize};
 pub use signals::{repeated_punctuation, shouting, similarity};
 pub use words::{is_common, is_word};
+
+/// Text as XML or HTML content or attribute value: the five markup characters and newlines escaped, control
+/// characters (which XML 1.0 cannot hold at all) replaced. The JUnit report of `handrail test` and the HTML
+/// report of `handrail report` both write through it.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' => out.push_str("&#10;"),
+            c if c.is_control() && c != '\t' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}

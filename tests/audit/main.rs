@@ -50,6 +50,8 @@ pub fn decision(n: u64) -> Entry {
             keep_until: Utc.timestamp_opt(1_767_225_600 + 86_400 * (n as i64 % 5), 0).unwrap(),
             legal_hold: false,
         }),
+        event: None,
+        route: None,
         payload: format!("{{\"text\":\"message number {n}\"}}").into_bytes(),
     })
 }

@@ -11,7 +11,8 @@ fn render(rel: &std::path::Path) -> (String, usize, usize) {
     let name = rel.to_string_lossy().replace('\\', "/");
     // The cases extend `tests/cases/packs/floor.policy`, not a shipped pack, so their snapshots do not change
     // whenever a shipped pack does.
-    let options = Options { pack_dirs: vec![std::path::PathBuf::from("tests/cases/packs")] };
+    let options =
+        Options { pack_dirs: vec![std::path::PathBuf::from("tests/cases/packs")], ..Options::default() };
     let output = compile_source(&name, &text, &options);
     let mut rendered = String::new();
     for format in [ErrorFormat::Plain, ErrorFormat::Human] {

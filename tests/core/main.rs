@@ -19,6 +19,7 @@ mod diagnostics;
 mod docs;
 mod pipes;
 mod properties;
+mod review;
 mod shipped;
 mod streams;
 

@@ -170,7 +170,7 @@ fn type_errors_name_the_field() {
         ),
         (
             "{\"type\":\"mesage\"}",
-            "`type` must be one of `message`, `bot_reply`, `feedback`, `agent_joined`, `hand_back` or `closed`, found `mesage`",
+            "`type` must be one of `message`, `bot_reply`, `feedback`, `agent_joined`, `agent_reply`, `hand_back`, `customer_inactive` or `closed`, found `mesage`",
         ),
         ("{\"feedback\":1}", "`feedback` must be `positive` or `negative`, found a number"),
         (
@@ -178,6 +178,11 @@ fn type_errors_name_the_field() {
             "`agents_online` must be an object from queue names to true or false, found an object",
         ),
         ("{\"txet\":\"hi\"}", "unknown field `txet`, did you mean `text`?"),
+        (
+            "{\"outcome\":\"fixed\"}",
+            "`outcome` must be one of `resolved`, `unresolved` or `customer_left`, found `fixed`",
+        ),
+        ("{\"outcome\":\"resolved\"}", "`outcome` is only for `closed` events, found on a `message` event"),
     ];
     for (line, message) in cases {
         let run = handrail(&["eval"], line);
