@@ -9,8 +9,8 @@
 //! `audit` depends on nothing else in the crate; this module is where the engine's types meet it.
 
 use crate::audit::{
-    AuditError, AuditLog, DecisionRecord, Entry, EventFacts, PolicyRef, PolicySource, Retention, RouteFacts, Signer,
-    TransferRecord, WriterOptions,
+    AuditError, AuditLog, DecisionRecord, Entry, EventFacts, PolicyRef, PolicySource, Retention, RouteFacts,
+    Signer, TransferRecord, WriterOptions,
 };
 use crate::compile::Policy;
 use crate::eval::decision::RetentionDecision;
@@ -30,7 +30,19 @@ pub const HANDRAIL_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The record that `policy` was deployed, written before the first decision under it: the policy's reference,
 /// its sources (packs first, so `handrail audit replay` can compile it again) and the handrail version.
 pub fn deployed(policy: &Policy) -> Entry {
+    deployment(policy, false)
+}
+
+/// The record that `policy` now decides and that the conversations in progress carry on under it with the state
+/// they had: a server's reload, or its restart (which rebuilds their state from the log). `audit replay` keeps
+/// their state across it instead of starting afresh.
+pub fn redeployed(policy: &Policy) -> Entry {
+    deployment(policy, true)
+}
+
+fn deployment(policy: &Policy, continues: bool) -> Entry {
     Entry::PolicyDeployed {
+        continues,
         policy: policy.into(),
         handrail: Some(HANDRAIL_VERSION.to_string()),
         sources: policy
@@ -64,12 +76,17 @@ impl From<&crate::route::Route> for RouteFacts {
 
 /// Opens (creating if absent) the audit log in `dir` signed by `signer`, whose key name is the log's origin,
 /// and appends the record that `policy` is deployed (durable at the next commit), as every writer of decisions
-/// does before its first decision.
-pub fn open_log(dir: &std::path::Path, signer: Signer, policy: &Policy) -> Result<AuditLog, AuditError> {
+/// does before its first decision; `continues` says whether conversations in progress carry on ([`redeployed`]).
+pub fn open_log(
+    dir: &std::path::Path,
+    signer: Signer,
+    policy: &Policy,
+    continues: bool,
+) -> Result<AuditLog, AuditError> {
     let origin = signer.verifier().name.clone();
     let options = WriterOptions { origin, ..WriterOptions::default() };
     let mut log = AuditLog::open(dir, signer, options)?;
-    log.append(chrono::Utc::now(), deployed(policy))?;
+    log.append(chrono::Utc::now(), deployment(policy, continues))?;
     Ok(log)
 }
 

@@ -206,6 +206,10 @@ pub enum Body {
         /// The policy's source files, packs first (absent in older logs); their hash is `policy.hash`.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         sources: Vec<PolicySource>,
+        /// The conversations in progress carry on under it with the state they had (a server's reload or
+        /// restart), rather than starting afresh (a new `eval` run); absent means afresh.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        continues: bool,
     },
     /// The signing key changed; the checkpoint covering it is signed by both keys.
     KeyRotated {

@@ -92,6 +92,8 @@ pub enum Entry {
         handrail: Option<String>,
         /// The policy's source files, packs first.
         sources: Vec<PolicySource>,
+        /// Conversations in progress carry on with their state (see the record's field).
+        continues: bool,
     },
 }
 
@@ -424,8 +426,8 @@ impl AuditLog {
                 let payload = self.store(&record.payload)?;
                 Body::Transfer(record.with_payload(payload))
             }
-            Entry::PolicyDeployed { policy, handrail, sources } => {
-                Body::PolicyDeployed { policy, handrail, sources }
+            Entry::PolicyDeployed { policy, handrail, sources, continues } => {
+                Body::PolicyDeployed { policy, handrail, sources, continues }
             }
         };
         Ok(self.push(time, body))

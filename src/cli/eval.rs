@@ -186,7 +186,7 @@ impl Audited {
             .map_err(|e| AuditFailure(Exit::Io, format!("cannot read `{}`: {e}", key.display())))?;
         let signer = handrail::audit::Signer::parse(&text)
             .map_err(|e| AuditFailure(Exit::Usage, format!("`{}`: {e}", key.display())))?;
-        let log = handrail::evidence::open_log(dir, signer, policy)?;
+        let log = handrail::evidence::open_log(dir, signer, policy, false)?;
         Ok(Audited {
             log,
             pending: Vec::new(),

@@ -133,9 +133,12 @@ pub fn replay<'a>(
             progress(i as u64, total);
         }
         let decision = match &record.body {
-            Body::PolicyDeployed { policy, handrail, .. } => {
-                states.clear();
-                unknown.clear();
+            Body::PolicyDeployed { policy, handrail, continues, .. } => {
+                // A new `eval` run starts its conversations afresh; a server's reload or restart carries them on.
+                if !continues {
+                    states.clear();
+                    unknown.clear();
+                }
                 let mut problem = None;
                 if let Under::InForce = under {
                     let entry = compiled

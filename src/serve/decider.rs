@@ -288,7 +288,7 @@ impl Decider {
                 Job::Deploy { policy, reply } => {
                     if failed.is_none()
                         && let Some(log) = self.log.as_mut()
-                        && let Err(e) = log.append(Utc::now(), crate::evidence::deployed(&policy))
+                        && let Err(e) = log.append(Utc::now(), crate::evidence::redeployed(&policy))
                     {
                         failed = Some(e.to_string());
                     }

@@ -184,7 +184,7 @@ pub(crate) fn start(config: &mut Config) -> Result<Started, ServeError> {
         Some((dir, signer)) => {
             // Opening first: the writer lock keeps a second writer out, and recovery cuts a torn tail before
             // the replay reads it.
-            let mut log = crate::evidence::open_log(&dir, signer, &policy)?;
+            let mut log = crate::evidence::open_log(&dir, signer, &policy, true)?;
             log.commit()?;
             let restored = restore::restore(&dir, &policy, &mut conversations, chrono::Utc::now())?;
             metrics.replayed.inc_by(restored.replayed);

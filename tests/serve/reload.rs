@@ -92,3 +92,40 @@ fn reload_over_http_is_off_without_an_admin_token() {
     assert_eq!(reply.status, 403);
     assert!(reply.json()["error"].as_str().unwrap().contains("--admin-token-file"));
 }
+
+/// A reload carries conversations on with their state, and its record says so: `audit replay` then keeps their
+/// state across it instead of starting them afresh, and finds every decision where the server put it (a
+/// customer waiting for a person before the reload is still waiting after it).
+#[test]
+fn a_reload_carries_conversations_on_and_replay_follows_them() {
+    let scratch = Scratch::new();
+    let policy = scratch.path("shop.policy");
+    write(&policy, GOOD);
+    let mut args = vec!["--policy".to_string(), policy.display().to_string()];
+    args.extend(scratch.audit_args());
+    let mut server = Server::start(&args);
+    assert_eq!(server.decide(&json!({"conversation": "w", "text": "an agent please"}))["action"], "handoff");
+    server.signal("HUP");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while scratch.records_lenient().iter().filter(|r| r["kind"] == "policy_deployed").count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "SIGHUP wrote no deployment record");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(server.decide(&json!({"conversation": "w", "text": "hello?"}))["action"], "hold");
+    assert!(server.stop().success());
+
+    let deployments: Vec<serde_json::Value> =
+        scratch.records().into_iter().filter(|r| r["kind"] == "policy_deployed").collect();
+    assert_eq!(deployments[1]["continues"], true, "{:?}", deployments[1]);
+    let out = std::process::Command::new(crate::bin())
+        .args(["audit", "replay"])
+        .arg(scratch.path("log"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("0 differ"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
