@@ -16,14 +16,17 @@
 #![allow(clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
+// The generated workload, shared with the peer benchmark (benches/peers); not in `common`, which audit.rs uses too.
+#[path = "common/workload.rs"]
+mod workload;
 
 use std::time::{Duration, Instant};
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use common::workload::{self, messages};
 use handrail::compile::{Options, Policy, compile_source};
 use handrail::eval::{Action, ConversationState, Event, EventKind, decide};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use workload::messages;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;

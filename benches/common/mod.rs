@@ -13,5 +13,3 @@ pub fn machine() -> String {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     format!("{cpu}, {cores} cores, {} {}", std::env::consts::OS, std::env::consts::ARCH)
 }
-
-pub mod workload;

@@ -32,13 +32,15 @@
 
 #[path = "../../common/mod.rs"]
 mod common;
+#[path = "../../common/workload.rs"]
+mod workload;
 
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use common::workload::{self, FILLER, TIERS};
+use workload::{FILLER, TIERS};
 
 /// Phrase sets (rules) at every size: five per tier.
 const SETS: usize = 20;
