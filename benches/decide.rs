@@ -16,6 +16,9 @@
 #![allow(clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
+// The generated workload, shared with the peer benchmark (benches/peers); not in `common`, which audit.rs uses too.
+#[path = "common/workload.rs"]
+mod workload;
 
 use std::time::{Duration, Instant};
 
@@ -23,86 +26,20 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use handrail::compile::{Options, Policy, compile_source};
 use handrail::eval::{Action, ConversationState, Event, EventKind, decide};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use workload::messages;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
-
-/// A small deterministic generator (64-bit LCG), so the benchmark needs no dependency and never varies.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-
-    fn word(&mut self) -> String {
-        const SYLLABLES: [&str; 24] = [
-            "ka", "lo", "mi", "tu", "re", "sa", "no", "vi", "de", "po", "ra", "ne", "bo", "li", "fa", "gu",
-            "che", "tra", "sol", "mer", "dan", "ique", "ver", "pon",
-        ];
-        let n = 2 + self.next() % 3;
-        (0..n).map(|_| SYLLABLES[(self.next() % SYLLABLES.len() as u64) as usize]).collect()
-    }
-
-    fn phrase(&mut self) -> String {
-        let words = 1 + self.next() % 3;
-        (0..words).map(|_| self.word()).collect::<Vec<_>>().join(" ")
-    }
-}
 
 /// The time of the benchmark's events: a Monday afternoon (UTC), inside business hours.
 fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(1_767_625_200, 0).unwrap_or_default()
 }
 
-/// A policy with `sets` phrase sets of `per_set` phrases each, spread over the four tiers.
+/// A policy with `sets` phrase sets of `per_set` phrases each, spread over the four tiers, and all its phrases.
 fn policy_source(sets: usize, per_set: usize, seed: u64) -> (String, Vec<String>) {
-    let mut rng = Lcg(seed);
-    let mut all = Vec::new();
-    let mut src = String::from(
-        "policy bench {\n  version \"1\"\n  safe_queue desk\n}\n\nqueue desk {\n  hours \"24/7\"\n}\n\n",
-    );
-    for s in 0..sets {
-        src.push_str(&format!("phrases set{s} {{\n"));
-        for _ in 0..per_set {
-            let p = rng.phrase();
-            src.push_str(&format!("  \"{p}\"\n"));
-            all.push(p);
-        }
-        src.push_str("}\n\n");
-        let tier = ["emergency", "request", "hard_route", "escalate"][s % 4];
-        src.push_str(&format!(
-            "@id(\"R{s}\")\n{tier} rule{s} {{\n  when says set{s}\n  route desk\n  rank {s}\n}}\n\n"
-        ));
-    }
-    src.push_str("fallback {\n  confidence below 0.6\n  handoff below 0.45\n  strikes 2\n}\n");
-    (src, all)
-}
-
-/// ~300-character messages of ordinary words with, in every `every`th message, one policy phrase inside.
-fn messages(count: usize, phrases: &[String], every: usize) -> Vec<String> {
-    let mut rng = Lcg(7);
-    let filler = [
-        "hello", "I", "would", "like", "to", "know", "about", "my", "order", "from", "last", "week", "and",
-        "whether", "the", "delivery", "can", "be", "changed", "to", "Tuesday", "morning", "thanks", "so",
-        "much", "for", "help",
-    ];
-    (0..count)
-        .map(|i| {
-            let mut m = String::new();
-            while m.len() < 300 {
-                m.push_str(filler[(rng.next() % filler.len() as u64) as usize]);
-                m.push(' ');
-                if (i + 1) % every == 0 && m.len() > 150 && m.len() < 160 {
-                    m.push_str(&phrases[(rng.next() % phrases.len() as u64) as usize]);
-                    m.push(' ');
-                }
-            }
-            m.truncate(300);
-            m
-        })
-        .collect()
+    let sets = workload::phrase_sets(sets, per_set, seed);
+    (workload::policy_source(&sets), sets.concat())
 }
 
 /// Latency figures of one timed call, from samples.
