@@ -26,7 +26,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use handrail::compile::{Options, Policy, compile_source};
 use handrail::eval::{Action, ConversationState, Event, EventKind, decide};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use workload::messages;
+use workload::{Figures, messages};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
@@ -42,25 +42,12 @@ fn policy_source(sets: usize, per_set: usize, seed: u64) -> (String, Vec<String>
     (workload::policy_source(&sets), sets.concat())
 }
 
-/// Latency figures of one timed call, from samples.
-#[derive(Clone, Copy)]
-struct Figures {
-    mean: f64,
-    p50: f64,
-    p99: f64,
-}
-
 impl Figures {
-    fn of(mut samples: Vec<Duration>) -> Figures {
-        samples.sort_unstable();
-        let us = |d: Duration| d.as_secs_f64() * 1e6;
-        let mean = samples.iter().map(|d| us(*d)).sum::<f64>() / samples.len() as f64;
-        let at = |p: f64| us(samples[((samples.len() - 1) as f64 * p) as usize]);
-        Figures { mean, p50: at(0.50), p99: at(0.99) }
-    }
-
     fn line(&self) -> String {
-        format!("mean {:6.2} µs, p50 {:6.2} µs, p99 {:6.2} µs", self.mean, self.p50, self.p99)
+        format!(
+            "mean {:6.2} µs, p50 {:6.2} µs, p99 {:6.2} µs ({} calls)",
+            self.mean, self.p50, self.p99, self.samples
+        )
     }
 
     fn ratio(&self, floor: &Figures) -> String {

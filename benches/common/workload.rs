@@ -87,3 +87,27 @@ pub fn messages(count: usize, phrases: &[String], every: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// Latency figures of one timed call, in microseconds, from one sample per call.
+#[derive(Debug, Clone, Copy)]
+pub struct Figures {
+    /// The mean.
+    pub mean: f64,
+    /// The median.
+    pub p50: f64,
+    /// The 99th percentile.
+    pub p99: f64,
+    /// How many calls were timed.
+    pub samples: usize,
+}
+
+impl Figures {
+    /// The figures of `samples` (at least one).
+    pub fn of(mut samples: Vec<std::time::Duration>) -> Figures {
+        samples.sort_unstable();
+        let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
+        let mean = samples.iter().map(|d| us(*d)).sum::<f64>() / samples.len() as f64;
+        let at = |p: f64| us(samples[((samples.len() - 1) as f64 * p) as usize]);
+        Figures { mean, p50: at(0.50), p99: at(0.99), samples: samples.len() }
+    }
+}

@@ -40,7 +40,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use workload::{FILLER, TIERS};
+use workload::{FILLER, Figures, TIERS};
 
 /// Phrase sets (rules) at every size: five per tier.
 const SETS: usize = 20;
@@ -429,25 +429,6 @@ fn aligned_sets(size: usize, seed: u64) -> Vec<Vec<String>> {
 // ---------------------------------------------------------------------------------------------------------------
 // Timing
 // ---------------------------------------------------------------------------------------------------------------
-
-/// Latency figures of one timed call, in microseconds.
-#[derive(Clone, Copy)]
-struct Figures {
-    mean: f64,
-    p50: f64,
-    p99: f64,
-    samples: usize,
-}
-
-impl Figures {
-    fn of(mut samples: Vec<Duration>) -> Figures {
-        samples.sort_unstable();
-        let us = |d: Duration| d.as_secs_f64() * 1e6;
-        let mean = samples.iter().map(|d| us(*d)).sum::<f64>() / samples.len() as f64;
-        let at = |p: f64| us(samples[((samples.len() - 1) as f64 * p) as usize]);
-        Figures { mean, p50: at(0.50), p99: at(0.99), samples: samples.len() }
-    }
-}
 
 /// Every message's tier from `engine`, then its figures: one sample per call, passes over all the messages
 /// until [`MIN_SERIES`] has gone by.
