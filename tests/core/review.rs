@@ -352,8 +352,19 @@ fn diff_names_each_structural_change_and_the_messages_that_now_decide_differentl
     let csv = dir.path().join("messages.csv");
     std::fs::write(&csv, "text,label\nI was charged twice,billing\nwhat are your hours?,none\n").unwrap();
     let (old, new) = (dir.path().join("shop.policy"), dir.path().join("moved.policy"));
-    let args =
-        ["diff", old.to_str().unwrap(), new.to_str().unwrap(), "--corpus", csv.to_str().unwrap(), "--json"];
+    // Decided at the tests' pinned clock, when both queues are open: at night the base policy's `support`
+    // queue would be closed and the move would turn a live handoff into a capture.
+    let at = crate::clock::now().to_rfc3339();
+    let args = [
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--corpus",
+        csv.to_str().unwrap(),
+        "--json",
+        "--at",
+        &at,
+    ];
     let run = handrail(&args, "");
     assert_eq!(run.code, 1, "{}", run.stderr);
     let d: Value = serde_json::from_str(&run.stdout).unwrap();
