@@ -15,7 +15,11 @@
 //! **Scan time.** The message is normalised once and the automaton reports every occurrence of every pattern,
 //! overlapping ones included (so "chest pain" and "pain" both hit). Each is checked in work proportional to the
 //! phrase: a word boundary before it, then its steps (a literal, the rest of a wildcard word, a word compared
-//! whole, stemmed or within one slip, at most one slip per phrase), then a word boundary after it. Each word of
+//! whole, stemmed or within one slip, at most one slip per phrase), then a word boundary after it. The forms a
+//! pattern starts are grouped by the steps they begin with, and a group's shared steps are checked once: "can"
+//! starts forty phrases, and "can be" fails them all at the apostrophe of "can't". What a check learns about a
+//! word of the message (where it ends, its stem, whether it is a real word, whether a negation governs it) is
+//! learnt once per scan. Each word of
 //! the message is also looked up, with its single-letter deletions, in the slip index: a first word one slip
 //! away (and the message's word not itself a real word, [`super::words::is_word`]) starts the same check.
 //! Proximities are
@@ -23,6 +27,7 @@
 //! within the allowed number of words and in the same sentence. Cost: one pass over the message plus work
 //! proportional to the hits; nothing in a scan grows with the number of phrases.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -194,7 +199,7 @@ enum Slip {
 }
 
 /// How one word of a phrase is compared with a word of the message.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct WordTest {
     /// The word as written, normalised.
     word: String,
@@ -210,17 +215,17 @@ impl WordTest {
 
     /// Whether the message's word at `start..end` of the normalised text is this word. Spends the phrase's one
     /// slip if it takes it.
-    fn accepts(&self, stems: &mut Stems<'_>, start: usize, end: usize, slip_left: &mut bool) -> bool {
+    fn accepts(&self, stems: &mut MessageWords<'_>, start: usize, end: usize, slip_left: &mut bool) -> bool {
         let Some(word) = stems.norm.text.get(start..end) else { return false };
         if word == self.word {
             return true;
         }
         if let Some((language, stem)) = &self.stem
-            && stems.stem(*language, start, end) == stem.as_str()
+            && stems.has_stem(*language, start, end, stem)
         {
             return true;
         }
-        if *slip_left && one_slip(word, &self.word, self.slip) && !words::is_word(word) {
+        if *slip_left && one_slip(word, &self.word, self.slip) && !stems.is_real(start, end) {
             *slip_left = false;
             return true;
         }
@@ -229,7 +234,7 @@ impl WordTest {
 }
 
 /// What must follow an automaton pattern for a phrase to match.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
     /// These exact bytes (separators and exact words).
     Literal(String),
@@ -259,6 +264,38 @@ struct Entry {
     slipped: bool,
     /// Bytes of the pattern that belong to the word of the first `Started` step.
     partial: u16,
+}
+
+/// Phrase forms reached by one automaton pattern that begin with the same steps, checked once for them all: a
+/// common first word ("can", "no", "didn't") starts dozens of phrases, and most messages that have the word
+/// fail all of them at the same step.
+#[derive(Debug, Clone)]
+struct Group {
+    /// How many steps every form of the group begins with.
+    shared: usize,
+    /// The forms, in the order they were added; all alike in `slipped`, `partial` and typo tolerance.
+    entries: Vec<Entry>,
+}
+
+/// Sorts the entries of one pattern into [`Group`]s, by the first two steps of their forms.
+fn groups(entries: Vec<Entry>, forms: &[Form]) -> Vec<Group> {
+    let form = |e: &Entry| forms.get(e.form as usize);
+    let key =
+        |e: &Entry| form(e).map(|f| (e.slipped, e.partial, f.typos, f.steps.get(..f.steps.len().min(2))));
+    let mut out: Vec<Group> = Vec::new();
+    for entry in entries {
+        match out.iter_mut().find(|g| g.entries.first().map(key) == Some(key(&entry))) {
+            Some(group) => group.entries.push(entry),
+            None => out.push(Group { shared: 0, entries: vec![entry] }),
+        }
+    }
+    for group in &mut out {
+        let steps: Vec<&[Step]> = group.entries.iter().filter_map(form).map(|f| f.steps.as_slice()).collect();
+        let first = steps.first().copied().unwrap_or_default();
+        group.shared =
+            (0..first.len()).take_while(|&i| steps.iter().all(|s| s.get(i) == first.get(i))).count();
+    }
+    out
 }
 
 /// "A word of one set near (or before) a word of another", as compiled.
@@ -392,7 +429,7 @@ impl MatcherBuilder {
         let slips = SlipIndex::new(self.slips);
         Ok(Matcher {
             automaton,
-            by_pattern,
+            by_pattern: by_pattern.into_iter().map(|entries| groups(entries, &self.forms)).collect(),
             slips,
             quiet,
             forms: self.forms,
@@ -429,8 +466,8 @@ fn closure(sets: usize, includes: &[(u32, u32)]) -> Vec<Vec<u32>> {
 #[derive(Debug, Clone)]
 pub struct Matcher {
     automaton: AhoCorasick,
-    /// For each automaton pattern, the phrase forms it starts.
-    by_pattern: Vec<Vec<Entry>>,
+    /// For each automaton pattern, the phrase forms it starts, grouped by the steps they begin with.
+    by_pattern: Vec<Vec<Group>>,
     /// First words that may carry a slip.
     slips: SlipIndex,
     forms: Vec<Form>,
@@ -487,7 +524,7 @@ impl Matcher {
     /// Finds every occurrence of every phrase in `text`.
     pub fn scan(&self, text: &str) -> Scan {
         let norm = normalize(text);
-        let mut stems = Stems { original: text, norm: &norm, known: Vec::new() };
+        let mut stems = MessageWords::new(text, &norm);
         let mut hits: Vec<Hit> = Vec::with_capacity(16);
         // Where each hit lies in the normalised text, for proximities.
         let mut at: Vec<Range<usize>> = Vec::new();
@@ -496,45 +533,38 @@ impl Matcher {
             if !boundary_before(&norm.text, m.start()) {
                 continue;
             }
-            for entry in entries {
-                let Some(form) = self.forms.get(entry.form as usize) else { continue };
-                let Some(end) = verify(&mut stems, m.end(), *entry, form) else { continue };
-                let span = norm.original(m.start(), end);
-                // A phrase found twice at one place (by its stem and by a slip, say) is one hit.
-                if hits.iter().any(|h| h.phrase == form.phrase && h.span == span) {
+            for group in entries {
+                // The steps the group's forms share, checked once for them all.
+                let Some((first, form)) =
+                    group.entries.first().and_then(|e| Some((*e, self.forms.get(e.form as usize)?)))
+                else {
                     continue;
-                }
-                hits.push(Hit {
-                    set: form.set,
-                    phrase: form.phrase,
-                    span,
-                    negated: self.negation_matters(form.set) && negation::negated(&norm.text, m.start()),
-                    parts: None,
-                });
-                if !self.proximities.is_empty() {
-                    at.push(m.start()..end);
+                };
+                let start = Progress::new(m.end(), first, form);
+                let Some(shared) =
+                    advance(&mut stems, start, first, form.steps.get(..group.shared).unwrap_or_default())
+                else {
+                    continue;
+                };
+                for entry in &group.entries {
+                    let Some(form) = self.forms.get(entry.form as usize) else { continue };
+                    let rest = form.steps.get(group.shared..).unwrap_or_default();
+                    let Some(end) =
+                        advance(&mut stems, shared, *entry, rest).and_then(|p| finish(&norm.text, p))
+                    else {
+                        continue;
+                    };
+                    self.record(&mut hits, &mut at, &mut stems, form, m.start()..end);
                 }
             }
         }
         if !self.slips.is_empty() {
-            for (start, end) in words(&norm.text) {
-                for entry in self.slips.find(&norm.text, start, end) {
+            for word in 0..stems.spans.len() {
+                let Some(&(start, end)) = stems.spans.get(word) else { continue };
+                for entry in self.slips.find(&mut stems, start, end) {
                     let Some(form) = self.forms.get(entry.form as usize) else { continue };
                     let Some(stop) = verify(&mut stems, end, entry, form) else { continue };
-                    let span = norm.original(start, stop);
-                    if hits.iter().any(|h| h.phrase == form.phrase && h.span == span) {
-                        continue;
-                    }
-                    hits.push(Hit {
-                        set: form.set,
-                        phrase: form.phrase,
-                        span,
-                        negated: self.negation_matters(form.set) && negation::negated(&norm.text, start),
-                        parts: None,
-                    });
-                    if !self.proximities.is_empty() {
-                        at.push(start..stop);
-                    }
+                    self.record(&mut hits, &mut at, &mut stems, form, start..stop);
                 }
             }
         }
@@ -544,10 +574,43 @@ impl Matcher {
         Scan { hits, normalized: norm }
     }
 
+    /// Records that `form` matched `found` (normalised bytes): once, since a phrase found twice at one place (by
+    /// its stem and by a slip, say) is one hit; with where it lies when proximities need it.
+    fn record(
+        &self,
+        hits: &mut Vec<Hit>,
+        at: &mut Vec<Range<usize>>,
+        message: &mut MessageWords<'_>,
+        form: &Form,
+        found: Range<usize>,
+    ) {
+        let span = message.norm.original(found.start, found.end);
+        if hits.iter().any(|h| h.phrase == form.phrase && h.span == span) {
+            return;
+        }
+        let negated = self.negation_matters(form.set) && message.negated(found.start);
+        hits.push(Hit { set: form.set, phrase: form.phrase, span, negated, parts: None });
+        if !self.proximities.is_empty() {
+            at.push(found);
+        }
+    }
+
     /// Adds a hit for every proximity whose two sides are among the hits.
     fn near(&self, original: &str, norm: &Normalized, hits: &mut Vec<Hit>, at: &[Range<usize>]) {
-        let mut candidates: Vec<u32> =
-            hits.iter().filter_map(|h| self.sides.get(h.set as usize)).flatten().copied().collect();
+        // A proximity is worth pairing only if both its sides have a hit: most messages hit a common word of
+        // one side ("my", "to") and nothing of the other.
+        let said = self.said(hits);
+        let mut candidates: Vec<u32> = hits
+            .iter()
+            .filter_map(|h| self.sides.get(h.set as usize))
+            .flatten()
+            .copied()
+            .filter(|&p| {
+                self.proximities
+                    .get(p as usize)
+                    .is_some_and(|(prox, _)| said.any(prox.left) && said.any(prox.right))
+            })
+            .collect();
         candidates.sort_unstable();
         candidates.dedup();
         let atoms = hits.len();
@@ -659,10 +722,10 @@ impl SlipIndex {
 
     /// The phrase forms whose first word is one slip from the message's word at `start..end` (and that word is
     /// not itself a real word).
-    fn find(&self, text: &str, start: usize, end: usize) -> Vec<Entry> {
-        let Some(word) = text.get(start..end) else { return Vec::new() };
+    fn find(&self, message: &mut MessageWords<'_>, start: usize, end: usize) -> Vec<Entry> {
+        let Some(word) = message.norm.text.get(start..end) else { return Vec::new() };
         // A real word is never a slip, and most words of a message are real: one lookup settles them.
-        if word.chars().count() < SWAP_MIN_LETTERS || words::is_word(word) {
+        if word.chars().count() < SWAP_MIN_LETTERS || message.is_real(start, end) {
             return Vec::new();
         }
         let mut found: Vec<u32> = Vec::new();
@@ -727,39 +790,136 @@ fn words(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-/// The stems of a message's words, computed once per word and language however many phrases ask.
-struct Stems<'a> {
+/// What a scan learns about each word of the message, learnt once however many phrases ask: where it ends,
+/// whether it is a real word (a real word is never a slip), and its stem in each language. A common first word
+/// ("can", "my") starts dozens of phrases, and each would otherwise look the same word up again.
+struct MessageWords<'a> {
     original: &'a str,
     norm: &'a Normalized,
-    /// (start of the word in the normalised text, language, stem of the word as spelled).
-    known: Vec<(usize, Language, String)>,
+    /// Every word of the normalised text, as byte ranges, in order.
+    spans: Vec<(usize, usize)>,
+    /// For each word: whether it is a real word, once asked.
+    real: Vec<Option<bool>>,
+    /// For each word: its stem in English and in Spanish, once asked.
+    stems: Vec<[Option<Cow<'static, str>>; 2]>,
+    /// Places whose negation was asked, with the answer.
+    negations: Vec<(usize, bool)>,
 }
 
-impl Stems<'_> {
-    fn stem(&mut self, language: Language, start: usize, end: usize) -> &str {
-        // A listed word's stem is known; only unlisted words (misspellings, names) are stemmed here.
-        if let Some(stem) = self.norm.text.get(start..end).and_then(|w| words::known_stem(language, w)) {
-            return stem;
+impl<'a> MessageWords<'a> {
+    fn new(original: &'a str, norm: &'a Normalized) -> Self {
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(norm.text.len() / 4 + 1);
+        spans.extend(words(&norm.text));
+        let count = spans.len();
+        MessageWords {
+            original,
+            norm,
+            spans,
+            real: vec![None; count],
+            stems: vec![[None, None]; count],
+            negations: Vec::new(),
         }
-        let at = match self.known.iter().position(|(s, l, _)| *s == start && *l == language) {
-            Some(at) => at,
-            None => {
-                let spelled = unsqueezed(self.original.get(self.norm.original(start, end)).unwrap_or(""));
-                self.known.push((start, language, language.stem(&spelled)));
-                self.known.len() - 1
-            }
+    }
+
+    /// Where the word characters running from `at` end: `at` itself if none does.
+    fn word_end(&self, at: usize) -> usize {
+        let next = self.spans.partition_point(|(start, _)| *start <= at);
+        match next.checked_sub(1).and_then(|i| self.spans.get(i)) {
+            Some(&(_, end)) if at < end => end,
+            _ => at,
+        }
+    }
+
+    /// Whether a negation cue governs what starts at `start`, worked out once per place: several phrases
+    /// often start at one word.
+    fn negated(&mut self, start: usize) -> bool {
+        if let Some(&(_, known)) = self.negations.iter().find(|(at, _)| *at == start) {
+            return known;
+        }
+        let found = negation::negated(&self.norm.text, start);
+        self.negations.push((start, found));
+        found
+    }
+
+    /// The index of the word that starts at `start` and ends at `end`.
+    fn index(&self, start: usize, end: usize) -> Option<usize> {
+        let at = self.spans.binary_search_by_key(&start, |(s, _)| *s).ok()?;
+        (self.spans.get(at)?.1 == end).then_some(at)
+    }
+
+    /// Whether the word at `start..end` of the normalised text is a real word.
+    fn is_real(&mut self, start: usize, end: usize) -> bool {
+        let word = self.norm.text.get(start..end).unwrap_or("");
+        let Some(at) = self.index(start, end) else { return words::is_word(word) };
+        *self.real.get_mut(at).map_or(&mut None, |r| r).get_or_insert_with(|| words::is_word(word))
+    }
+
+    /// Whether the word at `start..end` of the normalised text has this stem.
+    fn has_stem(&mut self, language: Language, start: usize, end: usize, stem: &str) -> bool {
+        let slot = usize::from(language == Language::Spanish);
+        let Some(cell) = self.index(start, end).and_then(|at| self.stems.get(at)).and_then(|s| s.get(slot))
+        else {
+            return self.stem_of(language, start, end) == stem;
         };
-        self.known.get(at).map_or("", |(_, _, stem)| stem.as_str())
+        if let Some(known) = cell {
+            return known == stem;
+        }
+        let found = self.stem_of(language, start, end);
+        let same = found == stem;
+        if let Some(cell) =
+            self.index(start, end).and_then(|at| self.stems.get_mut(at)).and_then(|s| s.get_mut(slot))
+        {
+            *cell = Some(found);
+        }
+        same
+    }
+
+    /// The stem of a word, looked up when the word is listed (most are) and computed from its spelling
+    /// otherwise (misspellings, names).
+    fn stem_of(&self, language: Language, start: usize, end: usize) -> Cow<'static, str> {
+        if let Some(stem) = self.norm.text.get(start..end).and_then(|w| words::known_stem(language, w)) {
+            return Cow::Borrowed(stem);
+        }
+        let spelled = unsqueezed(self.original.get(self.norm.original(start, end)).unwrap_or(""));
+        Cow::Owned(language.stem(&spelled))
+    }
+}
+
+/// How far the check of one phrase form has come.
+#[derive(Debug, Clone, Copy)]
+struct Progress {
+    /// The byte of the normalised text the next step starts at.
+    at: usize,
+    /// Whether the phrase's one slip is still unspent.
+    slip_left: bool,
+    /// Whether the `Started` step is passed.
+    started: bool,
+}
+
+impl Progress {
+    /// Where the check of `entry` (a form of `form`) starts: right after its pattern, which ended at `at`.
+    fn new(at: usize, entry: Entry, form: &Form) -> Self {
+        Progress { at, slip_left: form.typos && !entry.slipped, started: false }
     }
 }
 
 /// Checks what follows a pattern that matched up to `at` in the normalised text. Returns where the phrase ends in
 /// the normalised text.
-fn verify(stems: &mut Stems<'_>, mut at: usize, entry: Entry, form: &Form) -> Option<usize> {
+fn verify(stems: &mut MessageWords<'_>, at: usize, entry: Entry, form: &Form) -> Option<usize> {
+    advance(stems, Progress::new(at, entry, form), entry, &form.steps)
+        .and_then(|p| finish(&stems.norm.text, p))
+}
+
+/// Checks `steps` of a phrase form from `progress` on.
+fn advance(
+    stems: &mut MessageWords<'_>,
+    progress: Progress,
+    entry: Entry,
+    steps: &[Step],
+) -> Option<Progress> {
     let text = stems.norm.text.as_str();
-    let mut slip_left = form.typos && !entry.slipped;
-    let mut started = false;
-    for step in &form.steps {
+    let Progress { mut at, mut slip_left, mut started } = progress;
+    for step in steps {
         match step {
             Step::Literal(s) => {
                 if !text.get(at..)?.starts_with(s.as_str()) {
@@ -767,7 +927,7 @@ fn verify(stems: &mut Stems<'_>, mut at: usize, entry: Entry, form: &Form) -> Op
                 }
                 at += s.len();
             }
-            Step::Rest => at += word_len(text, at),
+            Step::Rest => at = stems.word_end(at),
             Step::Started(test) => {
                 if started {
                     return None;
@@ -781,14 +941,14 @@ fn verify(stems: &mut Stems<'_>, mut at: usize, entry: Entry, form: &Form) -> Op
                     continue;
                 }
                 let start = at.checked_sub(usize::from(entry.partial))?;
-                let end = at + word_len(text, at);
+                let end = stems.word_end(at);
                 if !test.accepts(stems, start, end, &mut slip_left) {
                     return None;
                 }
                 at = end;
             }
             Step::Word(test) => {
-                let end = at + word_len(text, at);
+                let end = stems.word_end(at);
                 if end == at || !test.accepts(stems, at, end, &mut slip_left) {
                     return None;
                 }
@@ -796,16 +956,17 @@ fn verify(stems: &mut Stems<'_>, mut at: usize, entry: Entry, form: &Form) -> Op
             }
         }
     }
+    Some(Progress { at, slip_left, started })
+}
+
+/// Where a phrase whose steps all passed ends, if it ends on a word boundary.
+fn finish(text: &str, progress: Progress) -> Option<usize> {
+    let at = progress.at;
     let ends_in_word = text.get(..at).and_then(|s| s.chars().next_back()).is_some_and(is_word_char);
     if ends_in_word && !boundary_after(text, at) {
         return None;
     }
     Some(at)
-}
-
-/// The length in bytes of the word characters starting at `at`.
-fn word_len(text: &str, at: usize) -> usize {
-    text.get(at..).map_or(0, |s| s.chars().take_while(|c| is_word_char(*c)).map(char::len_utf8).sum())
 }
 
 /// The number of words in `text[from..to]`, or `None` if there are more than `max`.

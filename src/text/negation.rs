@@ -11,6 +11,10 @@
 //! The matcher only reports negation; whether it stops a rule is the rule's tier's business (emergencies
 //! ignore it by default).
 
+use std::sync::LazyLock;
+
+use rustc_hash::FxHashMap;
+
 /// How many words before a phrase a negation cue may govern it from.
 pub const MAX_SCOPE_WORDS: usize = 8;
 
@@ -57,43 +61,80 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '\''
 }
 
+/// What a word does to a negation's scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A contrast word or a new subject: the clause ends before it.
+    Ends,
+    /// A negation cue.
+    Cue,
+    /// A verb of knowing: right after a cue, it takes the negation.
+    Takes,
+}
+
+/// The role of every listed word, so that each word of a scope costs one lookup rather than a walk over the
+/// lists. A word in two lists keeps the role the lists are checked in: contrasts and subjects, then cues.
+fn role(word: &str) -> Option<Role> {
+    static ROLES: LazyLock<FxHashMap<&'static str, Role>> = LazyLock::new(|| {
+        let mut roles = FxHashMap::default();
+        let lists = [
+            (SCOPE_TAKERS, Role::Takes),
+            (CUES, Role::Cue),
+            (NEW_SUBJECT, Role::Ends),
+            (CONTRASTS, Role::Ends),
+        ];
+        for (list, role) in lists {
+            for word in list {
+                roles.insert(*word, role);
+            }
+        }
+        roles
+    });
+    ROLES.get(word).copied()
+}
+
 /// Whether a cue governs the phrase starting at byte `start` of the normalised text.
 pub(super) fn negated(text: &str, start: usize) -> bool {
     let before = text.get(..start).unwrap_or("");
-    let words = clause_words_back(before, MAX_SCOPE_WORDS);
-    for (i, word) in words.iter().enumerate() {
-        if CONTRASTS.contains(word) || NEW_SUBJECT.contains(word) {
-            return false;
-        }
-        if CUES.contains(word) {
+    // The word after the one looked at, nearer the phrase.
+    let mut nearer: Option<&str> = None;
+    for word in clause_words_back(before, MAX_SCOPE_WORDS) {
+        match role(word) {
+            Some(Role::Ends) => return false,
             // The word right after the cue (nearer the phrase) may take the negation for itself.
-            let next = i.checked_sub(1).and_then(|j| words.get(j));
-            return !next.is_some_and(|w| SCOPE_TAKERS.contains(w));
+            Some(Role::Cue) => return !nearer.is_some_and(|w| role(w) == Some(Role::Takes)),
+            Some(Role::Takes) | None => nearer = Some(word),
         }
     }
     false
 }
 
 /// Up to `max` words of the clause that ends `text`, nearest first.
-fn clause_words_back(text: &str, max: usize) -> Vec<&str> {
-    let mut words = Vec::new();
+fn clause_words_back(text: &str, max: usize) -> impl Iterator<Item = &str> {
+    let mut chars = text.char_indices().rev();
     let mut end = text.len();
-    for (at, c) in text.char_indices().rev() {
-        if is_word_char(c) {
-            continue;
+    let mut given = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        while !done && given < max {
+            let Some((at, c)) = chars.next() else {
+                done = true;
+                given += 1;
+                return text.get(..end).filter(|w| !w.is_empty());
+            };
+            if is_word_char(c) {
+                continue;
+            }
+            let word = text.get(at + c.len_utf8()..end).filter(|w| !w.is_empty());
+            end = at;
+            done = matches!(c, '.' | ',' | ';' | ':' | '!' | '?');
+            if word.is_some() {
+                given += 1;
+                return word;
+            }
         }
-        if let Some(word) = text.get(at + c.len_utf8()..end).filter(|w| !w.is_empty()) {
-            words.push(word);
-        }
-        end = at;
-        if matches!(c, '.' | ',' | ';' | ':' | '!' | '?') || words.len() >= max {
-            return words;
-        }
-    }
-    if let Some(word) = text.get(..end).filter(|w| !w.is_empty()) {
-        words.push(word);
-    }
-    words
+        None
+    })
 }
 
 /// Byte offsets (normalised text) where a contrast word starts.
