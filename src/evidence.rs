@@ -53,13 +53,14 @@ fn deployment(policy: &Policy, continues: bool) -> Entry {
     }
 }
 
-/// The facts of the decided event kept in its record: type, confidence, strikes, outcome.
+/// The facts of the decided event kept in its record: type, confidence, strikes, outcome, channel.
 fn event_facts(decision: &Decision) -> EventFacts {
     EventFacts {
         kind: decision.event.as_str().to_string(),
         confidence: decision.signals.confidence,
         strikes: decision.signals.strikes,
         outcome: decision.outcome.map(|o| o.as_str().to_string()),
+        channel: decision.signals.channel.clone(),
     }
 }
 

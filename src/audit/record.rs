@@ -80,8 +80,8 @@ pub struct DecisionRecord<P = PayloadRef> {
 }
 
 /// The facts of a decided event that the review commands (`handrail report`) read without opening its payload:
-/// its type, the bot's confidence, the strikes counted after it and, for `closed`, the outcome. None of them is
-/// personal data, so they may sit in the chain.
+/// its type, the bot's confidence, the strikes counted after it, the customer's channel and, for `closed`, the
+/// outcome. None of them is personal data, so they may sit in the chain.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct EventFacts {
     /// The event's `type` (`message`, `bot_reply`, `agent_joined`, `closed`, ...).
@@ -96,6 +96,10 @@ pub struct EventFacts {
     /// How a `closed` conversation ended, when the caller said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// The channel the customer wrote on (`web`, `sms`, ...), when the event said: the report's handoff rate
+    /// per channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -15,10 +15,14 @@ use handrail::review::report::{self, Group, Report};
 ///
 /// A silent failure is a conversation never escalated in which the bot answered with low confidence
 /// (`--low-confidence`) or counted a strike, after which the customer went quiet or closed with a flat reply
-/// ("ok", "whatever") or an `unresolved` outcome. They are listed with the fallback threshold that almost fired
-/// and the customer's last messages, redacted, because they are what a lead reviews.
+/// ("ok", "whatever", "vale"; add your own with `--flat-reply`) or an `unresolved` outcome. They are listed with
+/// what almost fired (a rule whose phrase the customer said, negated or without the rest of its condition, and
+/// the fallback threshold) and the customer's last messages, redacted, because they are what a lead reviews.
 ///
 /// A rule is over-eager when most of the escalations it caused that a person resolved took one agent reply.
+///
+/// Escalations are also grouped by the channel the customer wrote on (the events' `channel`), each channel's
+/// rate a share of its own conversations.
 ///
 /// Examples:
 ///
@@ -56,6 +60,11 @@ pub struct Args {
     /// How many silent failures the text report lists (JSON and HTML list them all).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub show: usize,
+    /// Also count this reply as flat when a customer closes with it after a shaky answer (may be repeated;
+    /// compared as phrases are, ignoring case, accents and punctuation around it), e.g. `--flat-reply "as you
+    /// wish"`.
+    #[arg(long, value_name = "TEXT")]
+    pub flat_reply: Vec<String>,
 }
 
 /// Runs `handrail report`.
@@ -71,6 +80,7 @@ pub fn run(args: Args) -> Exit {
         low_confidence: args.low_confidence,
         quiet_after: chrono::Duration::minutes(args.quiet_after),
         over_eager_min: args.over_eager_min,
+        flat_replies: report::flat_replies(&args.flat_reply),
         ..report::Options::default()
     };
     let report = report::build(&log, &options, &|d, t| bar.draw(d, t));
@@ -110,8 +120,9 @@ fn print_groups(title: &str, groups: &[Group]) {
         return;
     }
     out!(
-        "\n{title:<24} {:>9} {:>7} {:>5} {:>7} {:>8} {:>10} {:>9} {:>7} {:>11} {:>9}",
+        "\n{title:<24} {:>9} {:>6} {:>7} {:>5} {:>7} {:>8} {:>10} {:>9} {:>7} {:>11} {:>9}",
         "escalated",
+        "of",
         "rate",
         "live",
         "capture",
@@ -124,9 +135,10 @@ fn print_groups(title: &str, groups: &[Group]) {
     );
     for g in groups {
         out!(
-            "  {:<22} {:>9} {:>7} {:>5} {:>7} {:>8} {:>10} {:>9} {:>7} {:>11} {:>9}",
+            "  {:<22} {:>9} {:>6} {:>7} {:>5} {:>7} {:>8} {:>10} {:>9} {:>7} {:>11} {:>9}",
             g.name,
             g.escalated,
+            g.conversations,
             percent(g.rate),
             g.live,
             g.capture,
@@ -167,7 +179,8 @@ fn print_text(report: &Report, args: &Args) {
     }
     print_groups("rule", &report.by_rule);
     print_groups("queue", &report.by_queue);
-    print_groups("channel", &report.by_channel);
+    print_groups("routed to", &report.by_channel);
+    print_groups("customer channel", &report.by_customer_channel);
     let r = &report.resolution;
     out!(
         "\npost-handoff: {} resolved, {} unresolved, {} abandoned, {} pending; wait for a person: median {}, p90 {}; abandoned after a median {}",

@@ -219,6 +219,9 @@ pub struct Signals {
     /// above`): without a threshold it is not computed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rephrase: Option<f64>,
+    /// The channel the customer wrote on (`web`, `sms`, ...), when the event said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }
 
 /// The policy that decided: the audit log's own reference type, so a decision and its record name the policy

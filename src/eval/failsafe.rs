@@ -96,7 +96,7 @@ fn to_safe_queue(
         route: Some(route),
         disclaimers: Vec::new(),
         retention: None,
-        signals: Signals { strikes: state.strikes, ..Signals::default() },
+        signals: Signals { strikes: state.strikes, channel: event.channel.clone(), ..Signals::default() },
         state: Phase::Waiting,
         policy: policy_ref(policy),
         errors,

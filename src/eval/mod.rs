@@ -164,6 +164,7 @@ fn evaluate(
         strikes,
         frustration: failure.frustration,
         rephrase: failure.rephrase,
+        channel: event.channel.clone(),
     };
     let explain = options.explain.then(|| {
         policy

@@ -115,12 +115,15 @@ pub fn generate(
         let mut time = start;
         let mut events: Vec<Event> = Vec::new();
         let roll = dice.unit();
+        // Three in five conversations on the web, one in five by SMS, one on WhatsApp (from the conversation's
+        // number, so the dice, and every other figure of the log, stay as they were).
+        let channel = ["web", "sms", "web", "whatsapp", "web"].get(done.conversations as usize % 5).copied();
         let message = |text: &str, confidence: f64, time: DateTime<Utc>| Event {
             conversation: id.clone(),
             text: Some(text.to_string()),
             confidence: Some((confidence * 100.0).round() / 100.0),
             time: Some(time),
-            channel: Some("web".into()),
+            channel: channel.map(str::to_string),
             ..Event::default()
         };
         let lifecycle =

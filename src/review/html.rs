@@ -21,10 +21,14 @@ const LEFT: f64 = 48.0;
 const BOTTOM: f64 = 40.0;
 const TOP: f64 = 16.0;
 
-/// A vertical bar chart of `(label, value)`.
-fn bars(id: &str, title: &str, data: &[(String, f64)], format: impl Fn(f64) -> String) -> String {
-    // Counts: a top that four grid lines divide into whole numbers.
-    let max = (data.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max) / 4.0).ceil().max(1.0) * 4.0;
+/// A vertical bar chart of `(label, value)`: shares of one (`share`, drawn as percentages) or counts.
+fn bars(id: &str, title: &str, data: &[(String, f64)], share: bool) -> String {
+    // Shares: up to 100%. Counts: a top that four grid lines divide into whole numbers.
+    let (max, format): (f64, fn(f64) -> String) = if share {
+        (1.0, percent)
+    } else {
+        ((data.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max) / 4.0).ceil().max(1.0) * 4.0, count)
+    };
     let plot_w = WIDTH - LEFT - 8.0;
     let plot_h = HEIGHT - BOTTOM - TOP;
     let n = data.len().max(1) as f64;
@@ -155,6 +159,8 @@ pub fn page(report: &Report, source: &str) -> String {
         .map(|w| (w.week.format("%m-%d").to_string(), w.silent_failures as f64))
         .collect();
     let waits: Vec<(String, f64)> = report.waits.iter().map(|b| (b.label.clone(), b.count as f64)).collect();
+    let channels: Vec<(String, f64)> =
+        report.by_customer_channel.iter().map(|g| (g.name.clone(), g.rate)).collect();
     let mut html = String::new();
     let _ = write!(
         html,
@@ -180,9 +186,10 @@ pub fn page(report: &Report, source: &str) -> String {
     }
     html.push_str("</div><h2>Charts</h2><div class=\"charts\">");
     html.push_str(&line("handoff-rate", "Handoff rate per day", &daily, percent));
-    html.push_str(&bars("reasons", "Escalations by reason", &reasons, count));
-    html.push_str(&bars("silent-weekly", "Silent failures per week", &weekly, count));
-    html.push_str(&bars("waits", "Wait for a person", &waits, count));
+    html.push_str(&bars("channels", "Handoff rate by customer channel", &channels, true));
+    html.push_str(&bars("reasons", "Escalations by reason", &reasons, false));
+    html.push_str(&bars("silent-weekly", "Silent failures per week", &weekly, false));
+    html.push_str(&bars("waits", "Wait for a person", &waits, false));
     html.push_str("</div>");
     html.push_str("<h2>By rule</h2><table><tr><th>rule</th><th>escalated</th><th>live</th><th>capture</th><th>resolved</th><th>unresolved</th><th>abandoned</th><th>one-reply</th></tr>");
     for g in &report.by_rule {

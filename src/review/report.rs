@@ -10,7 +10,10 @@
 //! - for conversations never escalated, whether it is a **silent failure**: the bot answered with low confidence
 //!   (below [`Options::low_confidence`]) or a strike was counted, and after that the customer went quiet (no
 //!   further message: `customer_inactive`, `closed` without a word, or nothing for [`Options::quiet_after`]), or
-//!   closed with a flat reply ("ok", "whatever", "never mind") or an `unresolved`/`customer_left` outcome.
+//!   closed with a flat reply ("ok", "whatever", "never mind", [`Options::flat_replies`]) or an
+//!   `unresolved`/`customer_left` outcome. Each is shown with what almost fired: the first rule, by precedence,
+//!   one of whose phrases a customer message of it said (negated, or without the rest of the condition), found
+//!   by scanning the stored message again under the policy in force, and the fallback threshold it came near.
 //!
 //! Resolution of an escalated conversation: **resolved** (a person joined, then it closed, not as
 //! `unresolved`/`customer_left`), **unresolved** (a person joined; it closed unresolved or the customer went
@@ -28,8 +31,9 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::{Log, Progress, Stored, Window, shown_text};
-use crate::audit::DecisionRecord;
 use crate::audit::record::Body;
+use crate::audit::{DecisionRecord, EventFacts};
+use crate::compile::policy::{Cond, Policy};
 
 /// What the report looks for.
 #[derive(Debug, Clone)]
@@ -46,6 +50,8 @@ pub struct Options {
     pub over_eager_share: f64,
     /// How many of the last customer messages a silent failure shows.
     pub last_messages: usize,
+    /// The replies that count as flat, normalised ([`flat_replies`]).
+    pub flat_replies: Vec<String>,
 }
 
 impl Default for Options {
@@ -57,6 +63,7 @@ impl Default for Options {
             over_eager_min: 5,
             over_eager_share: 0.5,
             last_messages: 3,
+            flat_replies: flat_replies(&[]),
         }
     }
 }
@@ -92,8 +99,11 @@ pub struct Report {
     pub by_rule: Vec<Group>,
     /// Escalations by queue.
     pub by_queue: Vec<Group>,
-    /// Escalations by channel (`live_chat`, `ticket`, `email`, `callback`).
+    /// Escalations by the channel they were routed to (`live_chat`, `ticket`, `email`, `callback`).
     pub by_channel: Vec<Group>,
+    /// Conversations and escalations by the channel the customer wrote on (`web`, `sms`, ...; `(unknown)` when
+    /// the events did not say), each rate a share of that channel's conversations.
+    pub by_customer_channel: Vec<Group>,
     /// Post-handoff resolution over every escalation.
     pub resolution: Group,
     /// Conversations failed without anyone noticing, oldest first.
@@ -128,9 +138,12 @@ pub struct Share {
 pub struct Group {
     /// The rule id, queue or channel.
     pub name: String,
+    /// The conversations `rate` is a share of: every conversation in the window, or, per customer channel,
+    /// that channel's.
+    pub conversations: u64,
     /// Escalations.
     pub escalated: u64,
-    /// Their share of every conversation in the window.
+    /// `escalated / conversations`.
     pub rate: f64,
     /// To a person who was there.
     pub live: u64,
@@ -185,7 +198,8 @@ pub struct SilentFailure {
     pub ended: DateTime<Utc>,
     /// What made the bot's answer shaky: `confidence 0.52` or `strike 1`.
     pub shaky: String,
-    /// The rule that almost fired: the fallback threshold it came near.
+    /// What almost fired: the first rule whose phrase was said (`REQ-HUMAN (request): "human" was said, but
+    /// negated`), when one was, then the fallback threshold it came near.
     pub near_miss: String,
     /// How the customer disengaged: `went quiet`, `customer_inactive`, `closed: unresolved`, `flat reply`.
     pub ending: String,
@@ -276,10 +290,25 @@ const FLAT_REPLIES: &[&str] = &[
     "olvídalo",
 ];
 
-/// Whether `text` is a flat reply ("ok", "whatever", "never mind", ...: the list is in the source).
-pub fn is_flat_reply(text: &str) -> bool {
-    let t = text.trim().trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace()).to_lowercase();
-    FLAT_REPLIES.contains(&t.as_str())
+/// The flat replies: the built-in ones ("ok", "whatever", "never mind", "vale", ...) and `extra`, normalised as
+/// phrases are (case, accents, stretched letters), so "OKAYYY" and "olvidalo" are found.
+pub fn flat_replies(extra: &[String]) -> Vec<String> {
+    let mut out: Vec<String> =
+        FLAT_REPLIES.iter().copied().chain(extra.iter().map(String::as_str)).map(flat_form).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// A reply as the flat-reply list compares it: normalised, without the punctuation around it.
+fn flat_form(text: &str) -> String {
+    let normal = crate::text::normalize(text).text;
+    normal.trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace()).to_string()
+}
+
+/// Whether `text` is one of `flat` ([`flat_replies`]).
+pub fn is_flat_reply(text: &str, flat: &[String]) -> bool {
+    flat.binary_search(&flat_form(text)).is_ok()
 }
 
 /// One decided event of a conversation, with the facts the report reads.
@@ -290,6 +319,8 @@ struct Turn<'a> {
     confidence: Option<f64>,
     strikes: u32,
     outcome: Option<String>,
+    /// The channel the customer wrote on, when the event said.
+    channel: Option<String>,
     record: &'a DecisionRecord,
     /// The policy in force (its hash), to find the fallback it came near.
     policy: &'a str,
@@ -297,18 +328,19 @@ struct Turn<'a> {
 
 /// The facts of a record: its own (`event`), or, in a log written before them, its stored event's. `None` when
 /// they are needed and the payload was erased.
-fn facts(log: &Log, record: &DecisionRecord) -> Option<(String, Option<f64>, u32, Option<String>)> {
+fn facts(log: &Log, record: &DecisionRecord) -> Option<EventFacts> {
     if let Some(e) = &record.event {
-        return Some((e.kind.clone(), e.confidence, e.strikes, e.outcome.clone()));
+        return Some(e.clone());
     }
     match log.event(record) {
-        Stored::Event(event) => Some((
-            event.kind.as_str().to_string(),
-            event.confidence,
-            0,
-            event.outcome.map(|o| o.as_str().to_string()),
-        )),
-        Stored::Unreadable => Some(("message".into(), None, 0, None)),
+        Stored::Event(event) => Some(EventFacts {
+            kind: event.kind.as_str().to_string(),
+            confidence: event.confidence,
+            strikes: 0,
+            outcome: event.outcome.map(|o| o.as_str().to_string()),
+            channel: event.channel.clone(),
+        }),
+        Stored::Unreadable => Some(EventFacts { kind: "message".into(), ..EventFacts::default() }),
         Stored::Erased => None,
     }
 }
@@ -322,7 +354,7 @@ fn conversations<'a>(log: &'a Log, window: &Window, erased: &mut u64) -> Vec<Vec
         if decision.conversation.is_empty() {
             continue;
         }
-        let Some((kind, confidence, strikes, outcome)) = facts(log, decision) else {
+        let Some(EventFacts { kind, confidence, strikes, outcome, channel }) = facts(log, decision) else {
             *erased = erased.saturating_add(1);
             continue;
         };
@@ -334,6 +366,7 @@ fn conversations<'a>(log: &'a Log, window: &Window, erased: &mut u64) -> Vec<Vec
             confidence,
             strikes,
             outcome,
+            channel,
             record: decision,
             policy: &decision.policy.hash,
         };
@@ -391,11 +424,12 @@ pub fn build(log: &Log, options: &Options, progress: Progress<'_>) -> Report {
     let convs = conversations(log, &options.window, &mut erased);
     report.erased = erased;
     let log_end = log.records.last().map(|r| r.time);
-    let fallbacks = fallbacks(log);
+    let policies = policies(log);
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     let mut rules: BTreeMap<String, Group> = BTreeMap::new();
     let mut queues: BTreeMap<String, Group> = BTreeMap::new();
     let mut channels: BTreeMap<String, Group> = BTreeMap::new();
+    let mut customer_channels: BTreeMap<String, Group> = BTreeMap::new();
     let mut resolution = Group { name: "all".into(), ..Group::default() };
     let mut days: BTreeMap<NaiveDate, (u64, u64)> = BTreeMap::new();
     let mut weeks: BTreeMap<NaiveDate, (u64, u64)> = BTreeMap::new();
@@ -416,9 +450,13 @@ pub fn build(log: &Log, options: &Options, progress: Progress<'_>) -> Report {
         d.0 += 1;
         let w = weeks.entry(week).or_default();
         w.1 += 1;
+        // A conversation's channel is the first its events name.
+        let source = turns.iter().find_map(|t| t.channel.as_deref()).unwrap_or("(unknown)");
+        let source = customer_channels.entry(source.to_string()).or_insert_with(|| named(source));
+        source.conversations += 1;
         let escalation = turns.iter().position(|t| escalates(&t.record.action));
         let Some(at) = escalation else {
-            if let Some(failure) = silent_failure(log, turns, options, log_end, &fallbacks) {
+            if let Some(failure) = silent_failure(log, turns, options, log_end, &policies) {
                 w.0 += 1;
                 report.silent_failures.push(failure);
             }
@@ -467,33 +505,21 @@ pub fn build(log: &Log, options: &Options, progress: Progress<'_>) -> Report {
             if record.rules.is_empty() { vec!["(fallback)".to_string()] } else { record.rules.clone() };
         let queue = route.as_ref().map_or("(none)".to_string(), |r| r.queue.clone());
         let channel = route.as_ref().map_or("(none)".to_string(), |r| r.channel.clone());
-        let groups: Vec<&mut Group> = vec![
-            &mut resolution,
-            queues.entry(queue.clone()).or_insert_with(|| named(&queue)),
-            channels.entry(channel.clone()).or_insert_with(|| named(&channel)),
-        ];
-        for group in groups {
-            group.add(
-                live,
-                record.action == "emergency",
-                fate,
-                replies,
-                wait,
-                abandon_after,
-                promise.as_deref(),
-            );
-        }
+        let facts = Escalation {
+            live,
+            emergency: record.action == "emergency",
+            fate,
+            replies,
+            wait,
+            abandon_after,
+            promise: promise.as_deref(),
+        };
+        source.add(&facts);
+        resolution.add(&facts);
+        queues.entry(queue.clone()).or_insert_with(|| named(&queue)).add(&facts);
+        channels.entry(channel.clone()).or_insert_with(|| named(&channel)).add(&facts);
         for rule in rule_names {
-            let group = rules.entry(rule.clone()).or_insert_with(|| named(&rule));
-            group.add(
-                live,
-                record.action == "emergency",
-                fate,
-                replies,
-                wait,
-                abandon_after,
-                promise.as_deref(),
-            );
+            rules.entry(rule.clone()).or_insert_with(|| named(&rule)).add(&facts);
         }
     }
     progress(total, total);
@@ -504,13 +530,21 @@ pub fn build(log: &Log, options: &Options, progress: Progress<'_>) -> Report {
         reasons.into_iter().map(|(name, n)| Share { name, conversations: n, rate: rate(n) }).collect();
     report.by_reason.sort_by(|a, b| b.conversations.cmp(&a.conversations).then(a.name.cmp(&b.name)));
     let finish = |groups: BTreeMap<String, Group>| {
-        let mut groups: Vec<Group> = groups.into_values().map(|g| g.finish(conversations)).collect();
+        let mut groups: Vec<Group> = groups
+            .into_values()
+            .map(|g| {
+                // A customer channel's rate is a share of its own conversations; every other group's, of all.
+                let of = if g.conversations > 0 { g.conversations } else { conversations };
+                g.finish(of)
+            })
+            .collect();
         groups.sort_by(|a, b| b.escalated.cmp(&a.escalated).then(a.name.cmp(&b.name)));
         groups
     };
     report.by_rule = finish(rules);
     report.by_queue = finish(queues);
     report.by_channel = finish(channels);
+    report.by_customer_channel = finish(customer_channels);
     report.waits = WAIT_BUCKETS
         .iter()
         .scan(i64::MIN, |low, (high, label)| {
@@ -550,21 +584,24 @@ fn named(name: &str) -> Group {
     Group { name: name.to_string(), ..Group::default() }
 }
 
+/// One escalation's facts, added to each group it belongs to.
+#[derive(Debug, Clone, Copy)]
+struct Escalation<'a> {
+    live: bool,
+    emergency: bool,
+    fate: Fate,
+    /// Agent replies after the person joined.
+    replies: usize,
+    /// Seconds until a person joined.
+    wait: Option<i64>,
+    /// Seconds until an abandoned customer left.
+    abandon_after: Option<i64>,
+    promise: Option<&'a str>,
+}
+
 impl Group {
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one escalation's facts, added to each group it belongs to"
-    )]
-    fn add(
-        &mut self,
-        live: bool,
-        emergency: bool,
-        fate: Fate,
-        replies: usize,
-        wait: Option<i64>,
-        abandon_after: Option<i64>,
-        promise: Option<&str>,
-    ) {
+    fn add(&mut self, e: &Escalation<'_>) {
+        let Escalation { live, emergency, fate, replies, wait, abandon_after, promise } = *e;
         self.escalated += 1;
         if live {
             self.live += 1;
@@ -590,6 +627,7 @@ impl Group {
     }
 
     fn finish(mut self, conversations: u64) -> Group {
+        self.conversations = conversations;
         self.rate = if conversations == 0 { 0.0 } else { self.escalated as f64 / conversations as f64 };
         self.waits.sort_unstable();
         self.abandon_after.sort_unstable();
@@ -615,14 +653,14 @@ fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
 }
 
 /// The confidence fallback of each deployed policy whose sources the log holds, by policy hash.
-fn fallbacks(log: &Log) -> HashMap<String, crate::compile::policy::Fallback> {
+fn policies(log: &Log) -> HashMap<String, Policy> {
     let mut out = HashMap::new();
     for record in &log.records {
         if let Body::PolicyDeployed { policy, .. } = &record.body
             && !out.contains_key(&policy.hash)
             && let Ok(compiled) = super::deployed_policy(&record.body)
         {
-            out.insert(policy.hash.clone(), compiled.fallback);
+            out.insert(policy.hash.clone(), compiled);
         }
     }
     out
@@ -634,7 +672,7 @@ fn silent_failure(
     turns: &[Turn<'_>],
     options: &Options,
     log_end: Option<DateTime<Utc>>,
-    fallbacks: &HashMap<String, crate::compile::policy::Fallback>,
+    policies: &HashMap<String, Policy>,
 ) -> Option<SilentFailure> {
     let mut previous_strikes = 0;
     let mut shaky: Option<(usize, String)> = None;
@@ -665,7 +703,9 @@ fn silent_failure(
         Some(e) if quiet => e.kind.clone(),
         Some(_) => {
             let flat = messages_after.last().is_some_and(|t| match log.event(t.record) {
-                Stored::Event(event) => event.text.as_deref().is_some_and(is_flat_reply),
+                Stored::Event(event) => {
+                    event.text.as_deref().is_some_and(|t| is_flat_reply(t, &options.flat_replies))
+                }
                 _ => false,
             });
             if !flat {
@@ -679,7 +719,17 @@ fn silent_failure(
         None => return None,
     };
     let shaky_turn = turns.get(at)?;
-    let near_miss = near_miss(shaky_turn, fallbacks.get(shaky_turn.policy));
+    let policy = policies.get(shaky_turn.policy);
+    let said = turns.get(..=at).unwrap_or_default().iter().rev().filter(|t| t.kind == "message");
+    let rule = said.filter_map(|t| Some((t, policy?))).find_map(|(t, policy)| match log.event(t.record) {
+        Stored::Event(event) => rule_near_miss(policy, event.text.as_deref().unwrap_or("")),
+        _ => None,
+    });
+    let threshold = near_miss(shaky_turn, policy.map(|p| &p.fallback));
+    let near_miss = match rule {
+        Some(rule) => format!("{rule}; {threshold}"),
+        None => threshold,
+    };
     let mut last_messages: Vec<String> = turns
         .iter()
         .filter(|t| t.kind == "message")
@@ -702,6 +752,41 @@ fn silent_failure(
         ending: ending_text,
         last_messages,
     })
+}
+
+/// The first rule (in the policy's order of precedence) a customer message came near without firing: one of the
+/// phrase sets its condition asks for was said, but the phrase was negated, or the rest of the condition did not
+/// hold. `None` when no rule's phrases were said. The message is the stored one, redacted as retention asked.
+fn rule_near_miss(policy: &Policy, text: &str) -> Option<String> {
+    let scan = policy.matcher.scan(text);
+    if scan.hits.is_empty() {
+        return None;
+    }
+    let said = policy.matcher.said(&scan.hits);
+    let near = policy.rules.iter().filter_map(|rule| {
+        let mut sets = Vec::new();
+        affirmed_sets(&rule.when, &mut sets);
+        let set = sets.into_iter().find(|s| said.any(*s))?;
+        let hit = scan.hits.iter().find(|h| policy.matcher.counts_for(h.set, set))?;
+        let quoted = shown_text(text.get(hit.span.clone()).unwrap_or(""), 40);
+        let respected = rule.negation == crate::compile::policy::NegationMode::Respected;
+        let why = if !said.affirmed(set) && respected {
+            "but negated"
+        } else {
+            "but the rest of its condition did not hold"
+        };
+        Some((rule.tier, format!("{} ({}): \"{quoted}\" was said, {why}", rule.id, rule.tier.keyword())))
+    });
+    near.min_by_key(|(tier, _)| *tier).map(|(_, what)| what)
+}
+
+/// The phrase sets a condition needs said for it to hold (not those under a `not`).
+fn affirmed_sets(cond: &Cond, out: &mut Vec<u32>) {
+    match cond {
+        Cond::Says(set) => out.push(*set),
+        Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| affirmed_sets(p, out)),
+        _ => {}
+    }
 }
 
 /// The fallback threshold the shaky turn came near, in the policy's words: the strikes it counts towards, or

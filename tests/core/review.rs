@@ -15,6 +15,11 @@ use crate::cli::handrail;
 
 /// The example log, written by `handrail eval --audit` under `examples/review/shop.policy` into a fresh folder.
 fn example_log() -> (tempfile::TempDir, PathBuf) {
+    log_of(Path::new("examples/review/events.jsonl"))
+}
+
+/// The audit log of `events` decided under the review example's shop policy, in a new directory.
+fn log_of(events: &Path) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("review");
     let run =
@@ -31,7 +36,7 @@ fn example_log() -> (tempfile::TempDir, PathBuf) {
             log.to_str().unwrap(),
             "--audit-key",
             key.to_str().unwrap(),
-            "examples/review/events.jsonl",
+            events.to_str().unwrap(),
         ],
         "",
     );
@@ -88,6 +93,23 @@ fn the_report_counts_what_the_example_log_holds() {
         support["promises"].as_array().unwrap().iter().map(|p| p["promise"].as_str().unwrap()).collect();
     assert!(promises.iter().any(|p| p.starts_with("follow-up by 2026-11-30")), "{promises:?}");
     assert_eq!(group(&r["by_channel"], "callback")["capture"], 1);
+    // The channel the customer wrote on, each rate a share of that channel's conversations: web c1-c7 (c1, c2
+    // and c3 escalated), sms c8-c10 (all three), and c11-c13 said none (c13 escalated).
+    let by_source: Vec<(&str, u64, u64)> = r["by_customer_channel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["name"].as_str().unwrap(),
+                g["escalated"].as_u64().unwrap(),
+                g["conversations"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(by_source, [("sms", 3, 3), ("web", 3, 7), ("(unknown)", 1, 3)]);
+    assert!((group(&r["by_customer_channel"], "web")["rate"].as_f64().unwrap() - 3.0 / 7.0).abs() < 1e-9);
+    assert_eq!(group(&r["by_rule"], "HR-BILLING")["conversations"], 13, "a rule's rate is a share of all");
 
     let reasons: Vec<(&str, u64)> = r["by_reason"]
         .as_array()
@@ -108,6 +130,12 @@ fn the_report_counts_what_the_example_log_holds() {
         .map(|f| (f["conversation"].as_str().unwrap(), f["ending"].as_str().unwrap()))
         .collect();
     assert_eq!(silent, [("c4", "customer_inactive"), ("c5", "flat reply"), ("c11", "went quiet")]);
+    // c4 declined a person ("no need for a human"), then went inactive after a weak answer: the rule it came
+    // near is named with the phrase, before the fallback threshold.
+    assert_eq!(
+        r["silent_failures"][0]["near_miss"],
+        "REQ-HUMAN (request): \"human\" was said, but negated; fallback `confidence below 0.35`: confidence was 0.5"
+    );
     let c11 = &r["silent_failures"][2];
     assert_eq!(c11["shaky"], "confidence 0.45");
     assert_eq!(c11["near_miss"], "fallback `confidence below 0.35`: confidence was 0.45");
@@ -126,6 +154,62 @@ fn the_report_counts_what_the_example_log_holds() {
         .collect();
     assert_eq!(days, [(7, 3), (5, 3), (1, 1)], "Mon 23, Tue 24, Sat 28 November");
     assert_eq!(r["weekly_silent"][0]["silent_failures"], 3);
+}
+
+#[test]
+fn flat_replies_are_compared_as_phrases_and_a_lead_can_add_their_own() {
+    let scratch = tempfile::tempdir().unwrap();
+    let events = scratch.path().join("events.jsonl");
+    let lines = [
+        r#"{"conversation":"f1","time":"2026-11-23T10:00:00Z","text":"can I pay by cheque?","confidence":0.5}"#,
+        r#"{"conversation":"f1","time":"2026-11-23T10:02:00Z","text":"As you wish!","confidence":0.9}"#,
+        r#"{"conversation":"f1","time":"2026-11-23T10:03:00Z","type":"closed"}"#,
+        r#"{"conversation":"f2","time":"2026-11-23T11:00:00Z","text":"do you deliver on sundays","confidence":0.5}"#,
+        r#"{"conversation":"f2","time":"2026-11-23T11:01:00Z","text":"Olvidalo...","confidence":0.9}"#,
+        r#"{"conversation":"f2","time":"2026-11-23T11:02:00Z","type":"closed"}"#,
+    ];
+    std::fs::write(&events, lines.join("\n") + "\n").unwrap();
+    let (_dir, log) = log_of(&events);
+    let silent = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["report", log.to_str().unwrap(), "--json"];
+        args.extend(extra);
+        json(&args)["silent_failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {}", f["conversation"].as_str().unwrap(), f["ending"].as_str().unwrap()))
+            .collect()
+    };
+    // "olvídalo" is built in: written without its accent and with dots, it is still the same reply.
+    assert_eq!(silent(&[]), ["f2 flat reply"]);
+    assert_eq!(silent(&["--flat-reply", "as you wish"]), ["f1 flat reply", "f2 flat reply"]);
+}
+
+#[test]
+fn a_terminal_gets_a_progress_bar_and_the_output_stays_clean() {
+    // `script` (util-linux) runs the command on a pseudo-terminal: stderr is a terminal there, as at a desk,
+    // while stdout goes to a file.
+    let found =
+        std::process::Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "CI must have `script` (Debian's bsdutils)");
+        eprintln!("note: skipping the terminal progress bar check: `script` is not installed");
+        return;
+    }
+    let (dir, log) = example_log();
+    let out = dir.path().join("report.json");
+    let command = format!(
+        "'{}' report '{}' --json > '{}'",
+        env!("CARGO_BIN_EXE_handrail"),
+        log.display(),
+        out.display()
+    );
+    let run = std::process::Command::new("script").args(["-qec", &command, "/dev/null"]).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let terminal = String::from_utf8_lossy(&run.stdout);
+    assert!(terminal.contains("reading") && terminal.contains("/47 records"), "no bar drawn: {terminal:?}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(report["conversations"], 13, "stdout is the report alone");
 }
 
 #[test]
@@ -383,6 +467,38 @@ fn diff_names_each_structural_change_and_the_messages_that_now_decide_differentl
 }
 
 #[test]
+fn diff_names_queue_and_retention_changes_field_by_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let firm = std::fs::read_to_string(crate::root().join("examples/law-firm/law-firm.policy")).unwrap();
+    let changed = firm
+        .replacen("hours \"Mon-Fri 08:30-17:30\"", "hours \"Mon-Sat 08:00-18:00\"", 1)
+        .replace("keep 10 years", "keep 7 years")
+        .replace("account_number\n}", "account_number, email\n}")
+        + "\nqueue weekend {\n  hours \"24/7\"\n  channel live_chat\n}\n";
+    let (old, new) = (dir.path().join("firm.policy"), dir.path().join("changed.policy"));
+    std::fs::write(&old, &firm).unwrap();
+    std::fs::write(&new, &changed).unwrap();
+    let run = handrail(&["diff", old.to_str().unwrap(), new.to_str().unwrap(), "--json"], "");
+    assert_eq!(run.code, 1, "something changed: {}", run.stderr);
+    let d: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        d["policy"]["queues"],
+        serde_json::json!([
+            {"change": "changed", "name": "intake", "details": ["hours: Mon-Fri 08:30-17:30 → Mon-Sat 08:00-18:00"]},
+            {"change": "added", "name": "weekend", "details": []},
+        ])
+    );
+    assert_eq!(
+        d["policy"]["retention"],
+        serde_json::json!([{"change": "changed", "name": "client_file", "details": [
+            "keep: 10 years → 7 years",
+            "redact: ssn, card_number, date_of_birth, account_number → ssn, card_number, date_of_birth, account_number, email",
+        ]}])
+    );
+    assert_eq!(d["policy"]["rules"], serde_json::json!([]), "no rule changed");
+}
+
+#[test]
 fn diff_groups_the_corpus_changes_by_rule() {
     let args = [
         "diff",
@@ -446,7 +562,7 @@ fn the_html_report_draws_its_charts_in_headless_chromium() {
         !html.contains("<script") && !html.contains("http://") && !html.contains("https://"),
         "self-contained, no script"
     );
-    assert_eq!(html.matches("<svg class=\"chart\"").count(), 4);
+    assert_eq!(html.matches("<svg class=\"chart\"").count(), 5);
     let Some(browser) = chromium() else { return };
     let measured = dir.path().join("measured.html");
     std::fs::write(&measured, html.replace("</body>", &format!("{MEASURE}</body>"))).unwrap();
@@ -471,13 +587,14 @@ fn the_html_report_draws_its_charts_in_headless_chromium() {
     let m: Value = serde_json::from_str(&json).unwrap();
     let charts = m["charts"].as_array().unwrap();
     let names: Vec<&str> = charts.iter().map(|c| c["chart"].as_str().unwrap()).collect();
-    assert_eq!(names, ["handoff-rate", "reasons", "silent-weekly", "waits"]);
+    assert_eq!(names, ["handoff-rate", "channels", "reasons", "silent-weekly", "waits"]);
     for c in charts {
         assert!(c["width"].as_f64().unwrap() > 200.0 && c["height"].as_f64().unwrap() > 80.0, "{c}");
     }
-    // Three days of rates; four reasons; one week; waits in two of the six buckets (the empty ones draw nothing).
+    // Three days of rates; three customer channels; four reasons; one week; waits in two of the six buckets
+    // (the empty ones draw nothing).
     let drawn: Vec<u64> = charts.iter().map(|c| c["drawn"].as_u64().unwrap()).collect();
-    assert_eq!(drawn, [3, 4, 1, 2], "{charts:?}");
+    assert_eq!(drawn, [3, 3, 4, 1, 2], "{charts:?}");
     assert!(charts[0]["line"].as_f64().unwrap() > 100.0, "the rate line is drawn: {}", charts[0]);
 }
 
