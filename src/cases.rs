@@ -337,8 +337,21 @@ fn run_case(
     Ok(())
 }
 
+/// How a decision differs from what a case expected: every difference, with what the decision gave.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} (reasons {reasons:?}, matching rules {matched:?})", problems.join("; "))]
+#[non_exhaustive]
+pub struct Mismatch {
+    /// Each difference, in words (`expected action `handoff`, got `answer``).
+    pub problems: Vec<String>,
+    /// The decision's reason codes.
+    pub reasons: Vec<String>,
+    /// The rules that matched.
+    pub matched: Vec<String>,
+}
+
 /// Compares a decision with what was expected; the error says every difference.
-pub fn check(expect: &Expect, d: &Decision) -> Result<(), String> {
+pub fn check(expect: &Expect, d: &Decision) -> Result<(), Mismatch> {
     let mut problems = Vec::new();
     if let Some(action) = &expect.action
         && action != d.action.as_str()
@@ -387,6 +400,9 @@ pub fn check(expect: &Expect, d: &Decision) -> Result<(), String> {
     if problems.is_empty() {
         return Ok(());
     }
-    let context = format!("(reasons {:?}, matching rules {matched:?})", d.reasons);
-    Err(format!("{} {context}", problems.join("; ")))
+    Err(Mismatch {
+        problems,
+        reasons: d.reasons.iter().map(|r| r.as_str().to_string()).collect(),
+        matched: matched.into_iter().map(str::to_string).collect(),
+    })
 }

@@ -238,18 +238,57 @@ pub fn shown_text(text: &str, max: usize) -> String {
     out
 }
 
+/// Why the policy a `policy_deployed` record names cannot be compiled again ([`deployed_policy`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeployedPolicyError {
+    /// The record is not a deployment.
+    #[error("not a `policy_deployed` record")]
+    NotADeployment,
+    /// The log was written before deployments stored their sources.
+    #[error(
+        "the deployment of `{id}` {version} records no policy source (the log was written before sources were stored)"
+    )]
+    NoSources {
+        /// The policy id.
+        id: String,
+        /// Its version.
+        version: String,
+    },
+    /// The stored sources have errors under this handrail.
+    #[error("the recorded sources of `{id}` {version} do not compile with this handrail: {first}")]
+    DoesNotCompile {
+        /// The policy id.
+        id: String,
+        /// Its version.
+        version: String,
+        /// The first error.
+        first: String,
+    },
+    /// The stored sources compile to another policy than the one deployed.
+    #[error("the recorded sources of `{id}` hash to {found}, not to the recorded {recorded}")]
+    HashMismatch {
+        /// The policy id.
+        id: String,
+        /// The hash they compile to.
+        found: String,
+        /// The hash the record names.
+        recorded: String,
+    },
+}
+
 /// The policy a `policy_deployed` record names, compiled again from the sources it stored. `Err` says why it
 /// cannot be: the record predates stored sources, the sources do not compile, or they do not hash to the
 /// recorded hash.
-pub fn deployed_policy(body: &Body) -> Result<crate::Policy, String> {
+pub fn deployed_policy(body: &Body) -> Result<crate::Policy, DeployedPolicyError> {
     let Body::PolicyDeployed { policy, sources, .. } = body else {
-        return Err("not a `policy_deployed` record".into());
+        return Err(DeployedPolicyError::NotADeployment);
     };
     if sources.is_empty() {
-        return Err(format!(
-            "the deployment of `{}` {} records no policy source (the log was written before sources were stored)",
-            policy.id, policy.version
-        ));
+        return Err(DeployedPolicyError::NoSources {
+            id: policy.id.clone(),
+            version: policy.version.clone(),
+        });
     }
     let sources: Vec<crate::diagnostic::Source> = sources
         .iter()
@@ -258,16 +297,18 @@ pub fn deployed_policy(body: &Body) -> Result<crate::Policy, String> {
     let output = crate::compile::compile_sources(&sources);
     let Some(compiled) = output.policy else {
         let first = output.diagnostics.first().map(|d| d.message.clone()).unwrap_or_default();
-        return Err(format!(
-            "the recorded sources of `{}` {} do not compile with this handrail: {first}",
-            policy.id, policy.version
-        ));
+        return Err(DeployedPolicyError::DoesNotCompile {
+            id: policy.id.clone(),
+            version: policy.version.clone(),
+            first,
+        });
     };
     if compiled.hash != policy.hash {
-        return Err(format!(
-            "the recorded sources of `{}` hash to {}, not to the recorded {}",
-            policy.id, compiled.hash, policy.hash
-        ));
+        return Err(DeployedPolicyError::HashMismatch {
+            id: policy.id.clone(),
+            found: compiled.hash,
+            recorded: policy.hash.clone(),
+        });
     }
     Ok(compiled)
 }

@@ -122,7 +122,7 @@ pub fn replay<'a>(
     mut visit: impl FnMut(Step<'a>),
 ) -> Walked {
     let mut walked = Walked::default();
-    let mut compiled: HashMap<String, Result<Policy, String>> = HashMap::new();
+    let mut compiled: HashMap<String, Result<Policy, super::DeployedPolicyError>> = HashMap::new();
     let mut current: Option<String> = None;
     let mut states: HashMap<&'a str, ConversationState> = HashMap::new();
     let mut unknown: HashSet<&'a str> = HashSet::new();
@@ -144,7 +144,7 @@ pub fn replay<'a>(
                     let entry = compiled
                         .entry(policy.hash.clone())
                         .or_insert_with(|| super::deployed_policy(&record.body));
-                    problem = entry.as_ref().err().cloned();
+                    problem = entry.as_ref().err().map(ToString::to_string);
                 }
                 walked.deployments.push(Deployment {
                     seq: record.seq,
