@@ -96,6 +96,15 @@
 //! assert_eq!(report.outcome, Outcome::Verified, "{:?}", report.problems);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # What is stable
+//!
+//! The items re-exported at the crate root, and the records of [`audit`] (their format is `audit/FORMAT.md`'s),
+//! are the API an embedder builds on: they change only with the major version, and the output types are
+//! `#[non_exhaustive]` so that a new field is not a breaking change. The stage modules are public because the
+//! command line, the server and the benchmarks are built on this crate alone; what they expose beyond the root
+//! ([`syntax`]'s AST, [`text`]'s matcher, [`compile`]'s builders, [`cases`], [`fold`]) follows the command
+//! line's needs and may change in a minor version.
 
 // STYLE rule 14: an item is public because an embedder needs it, not because a module is.
 #![warn(unreachable_pub)]
