@@ -11,10 +11,12 @@
 //!   every connection share its group commit, and no decision is answered before its record is durable;
 //! - `restore.rs`: conversation state rebuilt at start by replaying the log's stored events;
 //! - `http.rs`: the routes, authentication, limits and error bodies;
+//! - `connections.rs`: the accept loop, with the connection cap and the header timeout;
 //! - `metrics.rs`: `/metrics` in the Prometheus text format.
 //!
 //! The routes are [`ROUTES`]; `docs/openapi.json` describes them and a test holds the two together.
 
+mod connections;
 mod decider;
 mod http;
 mod metrics;
@@ -77,6 +79,11 @@ pub struct Limits {
     pub max_conversations: usize,
     /// The longest shutdown waits for requests in flight before it closes the log anyway.
     pub drain: Duration,
+    /// The longest a connection may take to send a request head: from its first byte, after it opens, and after
+    /// the previous answer (an idle HTTP/1.1 keep-alive connection is closed after it too).
+    pub header_timeout: Duration,
+    /// The most connections open at once; one more is closed as soon as it is accepted.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -90,6 +97,8 @@ impl Default for Limits {
             idle: Duration::from_secs(24 * 60 * 60),
             max_conversations: 1_000_000,
             drain: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 1024,
         }
     }
 }
