@@ -7,8 +7,9 @@
 //! stack in Rust, and all that a JSON API of a few routes needs.
 //!
 //! The pieces, each in its file:
-//! - `decider.rs`: one thread owns the policy, the log and the order of decisions; requests of
-//!   every connection share its group commit, and no decision is answered before its record is durable;
+//! - `decider.rs`: the decider thread owns the policy and the order of decisions, the recorder thread the log;
+//!   requests of every connection share one group commit, and no decision is answered before its record is
+//!   durable;
 //! - `restore.rs`: conversation state rebuilt at start by replaying the log's stored events;
 //! - `http.rs`: the routes, authentication, limits and error bodies;
 //! - `connections.rs`: the accept loop, with the connection cap and the header timeout;
@@ -209,6 +210,7 @@ pub(crate) fn start(config: &mut Config) -> Result<Started, ServeError> {
         conversations: std::sync::Mutex::new(conversations),
         policy: std::sync::RwLock::new(policy.clone()),
         writable: std::sync::atomic::AtomicBool::new(true),
+        settled: std::sync::atomic::AtomicU64::new(0),
         audited: log.is_some(),
         metrics,
     });
