@@ -263,7 +263,10 @@ struct Decider {
 enum Next {
     /// Boxed: the enum is held once, and a log is large beside a channel's end.
     Inline(Box<Recorder>),
-    Thread { to_recorder: SyncSender<Decided>, thread: std::thread::JoinHandle<()> },
+    Thread {
+        to_recorder: SyncSender<Decided>,
+        thread: std::thread::JoinHandle<()>,
+    },
 }
 
 /// A group of jobs decided, in order, waiting to be recorded and answered.
