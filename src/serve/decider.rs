@@ -211,15 +211,14 @@ pub(crate) fn start(
     let idle = shared.conversations().idle;
     let batch = batch.max(1);
     let recorder = Recorder { log, broken: None, shared: shared.clone(), batch };
-    let next = match recorder.log.is_some() {
-        true => {
-            let (to_recorder, decided) = std::sync::mpsc::sync_channel(RECORDER_QUEUE);
-            let thread = std::thread::Builder::new()
-                .name("handrail-recorder".into())
-                .spawn(move || recorder.run(decided))?;
-            Next::Thread { to_recorder, thread }
-        }
-        false => Next::Inline(Box::new(recorder)),
+    let next = if recorder.log.is_some() {
+        let (to_recorder, decided) = std::sync::mpsc::sync_channel(RECORDER_QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("handrail-recorder".into())
+            .spawn(move || recorder.run(decided))?;
+        Next::Thread { to_recorder, thread }
+    } else {
+        Next::Inline(Box::new(recorder))
     };
     let decider = Decider {
         policy,
