@@ -7,7 +7,8 @@
 //! its last byte read.
 //!
 //! Run with `cargo bench --bench serve` (a few seconds per level; `HANDRAIL_BENCH_SECONDS` changes it). It prints
-//! the machine and, per level, throughput and p50/p99/p999. Traffic goes to 127.0.0.1 only and every loop is
+//! the machine and, per level, throughput, p50/p99/p999 and the server's own CPU time per decision (user and
+//! system, from `/proc`), which moves less than the throughput when other work shares the cores. Traffic goes to 127.0.0.1 only and every loop is
 //! bounded in time.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
@@ -40,9 +41,20 @@ fn main() {
         let scratch = tempfile::tempdir().unwrap();
         let server = start(scratch.path(), audit);
         for connections in [1usize, 16, 64] {
+            let cpu_before = cpu_seconds(server.child.id());
             let figures = run(server.addr, connections, Duration::from_secs_f64(seconds));
+            // The server's own CPU per decision: steadier than the rate on a machine shared with other work.
+            let cpu = match (cpu_before, cpu_seconds(server.child.id())) {
+                (Some(before), Some(after)) if figures.decisions > 0 => {
+                    format!(
+                        "  server CPU {:4.0} µs/decision",
+                        1e6 * (after - before) / figures.decisions as f64
+                    )
+                }
+                _ => String::new(),
+            };
             println!(
-                "audit {:3}  {connections:2} connections: {:8.0} decisions/s  p50 {:6.2} ms  p99 {:6.2} ms  p999 {:6.2} ms  ({} errors)",
+                "audit {:3}  {connections:2} connections: {:8.0} decisions/s  p50 {:6.2} ms  p99 {:6.2} ms  p999 {:6.2} ms  ({} errors){cpu}",
                 if audit { "on" } else { "off" },
                 figures.rate,
                 figures.p50,
@@ -118,6 +130,7 @@ fn start(dir: &std::path::Path, audit: bool) -> Server {
 }
 
 struct Figures {
+    decisions: usize,
     rate: f64,
     p50: f64,
     p99: f64,
@@ -140,7 +153,14 @@ fn run(addr: SocketAddr, connections: usize, length: Duration) -> Figures {
         let i = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
         latencies.get(i).copied().unwrap_or(0) as f64 / 1000.0
     };
-    Figures { rate: latencies.len() as f64 / elapsed, p50: at(0.5), p99: at(0.99), p999: at(0.999), errors }
+    Figures {
+        decisions: latencies.len(),
+        rate: latencies.len() as f64 / elapsed,
+        p50: at(0.5),
+        p99: at(0.99),
+        p999: at(0.999),
+        errors,
+    }
 }
 
 /// One keep-alive connection sending decide requests until `deadline`; returns each latency in µs and the
@@ -196,6 +216,18 @@ fn read_response(reader: &mut BufReader<TcpStream>) -> u16 {
     let mut body = vec![0; length];
     reader.read_exact(&mut body).unwrap();
     status
+}
+
+/// The CPU time (user and system, all threads) process `pid` has used, from `/proc/PID/stat`; `None` where there
+/// is no `/proc`.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name in parentheses (which may hold spaces): fields 3 onwards, utime and stime being
+    // fields 14 and 15, in clock ticks of USER_HZ, which is 100 on Linux (proc(5)).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) / 100.0)
 }
 
 fn get(addr: SocketAddr, path: &str) -> String {

@@ -78,6 +78,13 @@ pub struct Args {
     /// On SIGTERM, the longest to wait for requests in flight before closing the log, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub drain: u64,
+    /// The longest a connection may take to send a request head, in milliseconds, counted from when it opens
+    /// and from each answer: slow senders (slowloris) and idle HTTP/1.1 keep-alive connections are closed.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub header_timeout: u64,
+    /// The most connections open at once; one more is closed at once (keep `ulimit -n` above it).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
 }
 
 /// The example at the end of `handrail serve --help`.
@@ -130,6 +137,8 @@ pub fn run(args: Args) -> Exit {
             idle: Duration::from_secs(args.idle),
             max_conversations: args.max_conversations.max(1),
             drain: Duration::from_secs(args.drain),
+            header_timeout: Duration::from_millis(args.header_timeout.max(1)),
+            max_connections: args.max_connections.max(1),
         },
     };
     let address_file = args.address_file.clone();

@@ -1,20 +1,28 @@
-//! The decider: one thread that owns the policy in force, the audit log and the order of decisions.
+//! The decider and the recorder: two threads in a pipeline that own the order of decisions and of the log.
 //!
-//! Every decide request of every connection is a [`Job`] on one bounded queue. The thread takes the first job
-//! waiting, then every other already waiting (up to [`Limits::audit_batch`] events), decides them in order,
-//! appends their records, and makes them durable with one group commit (one fsync of the payloads, one of the
-//! log) before it answers any of them: many requests, one fsync, and no artificial wait (while one commit runs,
-//! the next group gathers). A conversation's events are decided in the order they reached the queue, and its
-//! state advances only once the records of its decisions are durable: a commit that fails answers every job of
-//! its group with a fail-safe decision that is *not* a decision the client may act on (HTTP 503), leaves every
-//! state as it was, and marks the server unready for good (the log's writer refuses further use until it is
-//! reopened, FORMAT.md §6).
+//! Every decide request of every connection is a [`Job`] on one bounded queue. The decider takes the first job
+//! waiting, then every other already waiting (up to [`Limits::audit_batch`] events), decides them in order, and
+//! hands the group to the recorder. The recorder appends the records of every group waiting for it (up to the
+//! same bound), makes them durable with one group commit (one fsync of the payloads, one of the log), and only
+//! then publishes their states and answers their jobs: many requests, one fsync, no artificial wait. The two
+//! overlap: while the recorder builds, hashes, signs and fsyncs one commit, the decider decides the next groups,
+//! so neither the decision's CPU nor the disk waits for the other, and the commits grow with the load.
+//!
+//! A conversation's events are decided in the order they reached the queue, each from the state the one before
+//! left, which the decider keeps (`pending`) until the recorder has settled its group. Its state in
+//! [`Shared::conversations`] (what a restart rebuilds, what `GET /v1/conversations/{id}` shows) advances only once
+//! the records are durable. A commit that fails answers every job of its groups with a fail-safe decision that is
+//! *not* a decision the client may act on (HTTP 503), publishes no state, and marks the server unready for good:
+//! the log's writer refuses further use until it is reopened (FORMAT.md §6), so every group decided after it, from
+//! states that never became durable, is refused too and none of those states is ever published.
 //!
 //! A policy swap is a job too, so its `policy_deployed` record lands in the log between the last decision under
-//! the old policy and the first under the new one.
+//! the old policy and the first under the new one, and the swap is answered once that record is durable.
+//!
+//! Without a log there is nothing to wait for: the recorder runs in the decider's thread and answers at once.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -117,6 +125,9 @@ pub(crate) struct Shared {
     pub(crate) policy: RwLock<Arc<Policy>>,
     /// Whether the log (if any) is writable.
     pub(crate) writable: AtomicBool,
+    /// The number of the last decided group whose fate is settled: durable and its states published in
+    /// `conversations`, or refused. The decider reads the states of later groups from its own `pending`.
+    pub(crate) settled: AtomicU64,
     /// Whether decisions are recorded.
     pub(crate) audited: bool,
     pub(crate) metrics: Metrics,
@@ -187,7 +198,8 @@ impl Queue {
     }
 }
 
-/// Starts the decider thread on `policy` and `log`; returns the queue to it.
+/// Starts the decider on `policy`, and, with a `log`, the recorder beside it; returns the queue to the decider
+/// and the decider's thread (which joins the recorder's as it ends).
 pub(crate) fn start(
     policy: Arc<Policy>,
     log: Option<AuditLog>,
@@ -197,30 +209,81 @@ pub(crate) fn start(
 ) -> std::io::Result<(Queue, std::thread::JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::sync_channel(queue.max(1));
     let idle = shared.conversations().idle;
-    let decider = Decider { policy, log, broken: None, shared: shared.clone(), batch: batch.max(1), idle };
+    let batch = batch.max(1);
+    let recorder = Recorder { log, broken: None, shared: shared.clone(), batch };
+    let next = if recorder.log.is_some() {
+        let (to_recorder, decided) = std::sync::mpsc::sync_channel(RECORDER_QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("handrail-recorder".into())
+            .spawn(move || recorder.run(decided))?;
+        Next::Thread { to_recorder, thread }
+    } else {
+        Next::Inline(Box::new(recorder))
+    };
+    let decider = Decider {
+        policy,
+        next: Some(next),
+        pending: HashMap::new(),
+        batches: 0,
+        shared: shared.clone(),
+        batch,
+        idle,
+    };
     let handle =
         std::thread::Builder::new().name("handrail-decider".into()).spawn(move || decider.run(rx))?;
     Ok((Queue { tx, shared }, handle))
 }
 
+/// The most decided groups waiting for the recorder; beyond, the decider waits (and requests gather in its own
+/// queue, whose bound answers 503). The recorder merges all that wait into one commit, so this bounds memory,
+/// not the size of a commit.
+const RECORDER_QUEUE: usize = 16;
+
+/// The first stage: decides every job in the order it was queued, each event from the state the conversation's
+/// event before left (durable or not yet), and hands the group on to be recorded.
 struct Decider {
     policy: Arc<Policy>,
-    log: Option<AuditLog>,
-    /// Why the log cannot be written, once a write failed.
-    broken: Option<String>,
+    /// Where decided groups go; `None` once closed.
+    next: Option<Next>,
+    /// The states decided but not yet settled (durable and published in [`Shared::conversations`], or refused),
+    /// by conversation: (state, time of its latest event, the group that made it).
+    pending: HashMap<String, (ConversationState, DateTime<Utc>, u64)>,
+    /// Groups handed on so far; a group's number is its place in this count.
+    batches: u64,
     shared: Arc<Shared>,
-    /// The most events in one group commit.
+    /// The most events in one group.
     batch: usize,
     /// [`Conversations::idle`], copied.
     idle: chrono::Duration,
 }
 
-/// A job of the group being decided, with what it awaits.
+/// The recorder, on its own thread when there is a log (so one group is decided while the one before is made
+/// durable), or run in the decider's when there is none (there is nothing to wait for).
+enum Next {
+    /// Boxed: the enum is held once, and a log is large beside a channel's end.
+    Inline(Box<Recorder>),
+    Thread {
+        to_recorder: SyncSender<Decided>,
+        thread: std::thread::JoinHandle<()>,
+    },
+}
+
+/// A group of jobs decided, in order, waiting to be recorded and answered.
+struct Decided {
+    /// The group's number ([`Decider::batches`]).
+    number: u64,
+    jobs: Vec<Pending>,
+    /// The state each conversation of the group was left in, published once the group is durable.
+    states: HashMap<String, (ConversationState, DateTime<Utc>)>,
+    events: usize,
+}
+
+/// A job of a decided group, with what it awaits.
 enum Pending {
     Decide {
         reply: oneshot::Sender<Result<Vec<Decision>, Refusal>>,
         events: Vec<Received>,
-        decided: Vec<Decided>,
+        decided: Vec<One>,
     },
     Deploy {
         reply: oneshot::Sender<Result<(), String>>,
@@ -231,11 +294,14 @@ enum Pending {
     },
 }
 
-/// One decision of the group, with the state it was decided from (for the fail-safe that replaces it if the
-/// commit fails; computed only then).
-struct Decided {
+/// One decision, with the state it was decided from (for the fail-safe that replaces it if the commit fails)
+/// and the state it left (which its records name).
+struct One {
     decision: Decision,
     before: ConversationState,
+    next: ConversationState,
+    /// The event's time (stamped on arrival when it had none), which the idle bound counts from.
+    time: DateTime<Utc>,
 }
 
 impl Decider {
@@ -252,13 +318,135 @@ impl Decider {
                     Err(_) => break,
                 }
             }
+            // INVARIANT: lowered only once the group is formed (a test waits on it to know the decider is busy).
             let jobs = i64::try_from(group.len()).unwrap_or(i64::MAX);
             self.shared.metrics.queue_depth.dec_by(jobs);
-            if self.decide_group(group) {
+            let decided = self.decide_group(group, events);
+            let close = decided.jobs.iter().any(|j| matches!(j, Pending::Close { .. }));
+            self.hand_on(decided);
+            if close {
+                break;
+            }
+        }
+        // Stopped (closed, or every sender gone): the recorder commits what it holds and closes the log.
+        match self.next.take() {
+            Some(Next::Inline(recorder)) => recorder.close(),
+            Some(Next::Thread { to_recorder, thread }) => {
+                drop(to_recorder);
+                let _ = thread.join();
+            }
+            None => {}
+        }
+    }
+
+    fn hand_on(&mut self, decided: Decided) {
+        match self.next.as_mut() {
+            Some(Next::Inline(recorder)) => {
+                recorder.record(vec![decided]);
+            }
+            Some(Next::Thread { to_recorder, .. }) => {
+                // The recorder stops only when this side closes it, so the send fails only after a panic there;
+                // its jobs' replies are then dropped, and their requests answer 503.
+                let _ = to_recorder.send(decided);
+            }
+            None => {}
+        }
+    }
+
+    /// Decides a group of jobs in order.
+    fn decide_group(&mut self, group: Vec<Job>, events: usize) -> Decided {
+        // States of groups already settled are in the shared map now (or were refused): read from there again.
+        let settled = self.shared.settled.load(Ordering::Acquire);
+        self.pending.retain(|_, (_, _, number)| *number > settled);
+        self.batches = self.batches.saturating_add(1);
+        let number = self.batches;
+        let mut states = HashMap::new();
+        let mut jobs = Vec::with_capacity(group.len());
+        for job in group {
+            match job {
+                Job::Decide { events, reply } => {
+                    let decided = events.iter().map(|received| self.decide_one(received, number)).collect();
+                    jobs.push(Pending::Decide { reply, events, decided });
+                }
+                Job::Deploy { policy, reply } => {
+                    // Later decisions are decided under the new policy, after its record.
+                    self.policy = policy.clone();
+                    jobs.push(Pending::Deploy { reply, policy });
+                }
+                Job::Close { reply } => jobs.push(Pending::Close { reply }),
+            }
+        }
+        // The state each conversation is left in: its last decision's, so the group is read from its end.
+        for job in jobs.iter().rev() {
+            if let Pending::Decide { events, decided, .. } = job {
+                for (received, one) in events.iter().zip(decided).rev() {
+                    let conversation = &received.event.conversation;
+                    if conversation != UNKNOWN_CONVERSATION && !states.contains_key(conversation) {
+                        states.insert(conversation.clone(), (one.next.clone(), one.time));
+                    }
+                }
+            }
+        }
+        Decided { number, jobs, states, events }
+    }
+
+    /// Decides one event from the conversation's latest state: pending (decided, not yet settled), else the
+    /// shared (durable) one, else fresh; the idle bound applies to both.
+    fn decide_one(&mut self, received: &Received, number: u64) -> One {
+        let event = &received.event;
+        let time = event.time.unwrap_or_else(Utc::now);
+        let known = event.conversation != UNKNOWN_CONVERSATION;
+        let before = match self.pending.get(&event.conversation) {
+            Some((state, last, _)) if known && time.signed_duration_since(*last) <= self.idle => {
+                state.clone()
+            }
+            Some(_) => ConversationState::default(),
+            None if known => self.shared.conversations().state_for(&event.conversation, time),
+            None => ConversationState::default(),
+        };
+        let (decision, next) = decide(&self.policy, &before, received, time);
+        if known {
+            self.pending.insert(event.conversation.clone(), (next.clone(), time, number));
+        }
+        One { decision, before, next, time }
+    }
+}
+
+/// The second stage: appends the records of decided groups in order, makes them durable with one group commit
+/// (merging every group waiting, up to [`Limits::audit_batch`] events), then publishes their states and
+/// answers their jobs. Without a log it publishes and answers at once.
+struct Recorder {
+    log: Option<AuditLog>,
+    /// Why the log cannot be written, once a write failed.
+    broken: Option<String>,
+    shared: Arc<Shared>,
+    /// The most events in one group commit.
+    batch: usize,
+}
+
+impl Recorder {
+    fn run(mut self, rx: Receiver<Decided>) {
+        while let Ok(first) = rx.recv() {
+            let mut events = first.events;
+            let mut groups = vec![first];
+            while events < self.batch {
+                match rx.try_recv() {
+                    Ok(group) => {
+                        events = events.saturating_add(group.events);
+                        groups.push(group);
+                    }
+                    Err(_) => break,
+                }
+            }
+            if self.record(groups) {
                 return;
             }
         }
-        // Every sender is gone: commit what there is.
+        self.close();
+    }
+
+    /// Commits what there is and closes the log (every sender gone, no `Close` job).
+    fn close(mut self) {
         if let Some(log) = self.log.take()
             && let Err(e) = log.close()
         {
@@ -266,105 +454,88 @@ impl Decider {
         }
     }
 
-    /// Decides a group of jobs and answers them after one commit. Returns whether to stop (a `Close` job).
-    fn decide_group(&mut self, group: Vec<Job>) -> bool {
-        let mut overlay: HashMap<String, (ConversationState, DateTime<Utc>)> = HashMap::new();
-        let mut pending = Vec::with_capacity(group.len());
+    /// Records decided groups, in order, with one commit, and answers their jobs. Returns whether a `Close` job
+    /// closed the log.
+    fn record(&mut self, mut groups: Vec<Decided>) -> bool {
         let mut failed: Option<String> = self.broken.clone();
-        let mut close = false;
-        for job in group {
-            match job {
-                Job::Decide { events, reply } => {
-                    let mut decided = Vec::with_capacity(events.len());
-                    for received in &events {
-                        let d = self.decide_one(received, &mut overlay, failed.is_none());
-                        if let Err(e) = d.1 {
-                            failed.get_or_insert(e);
-                        }
-                        decided.push(d.0);
-                    }
-                    pending.push(Pending::Decide { reply, events, decided });
+        if let Some(log) = self.log.as_mut() {
+            for job in groups.iter().flat_map(|g| &g.jobs) {
+                if failed.is_some() {
+                    break;
                 }
-                Job::Deploy { policy, reply } => {
-                    if failed.is_none()
-                        && let Some(log) = self.log.as_mut()
-                        && let Err(e) = log.append(Utc::now(), crate::evidence::redeployed(&policy))
-                    {
-                        failed = Some(e.to_string());
+                let appended = match job {
+                    Pending::Decide { events, decided, .. } => {
+                        events.iter().zip(decided).try_for_each(|(r, one)| {
+                            let payload = r.stored(&one.decision, &one.next);
+                            crate::evidence::record(log, &one.decision, &one.next, payload).map(|_| ())
+                        })
                     }
-                    // Later decisions of the group are decided under the new policy, after its record.
-                    self.policy = policy.clone();
-                    pending.push(Pending::Deploy { reply, policy });
-                }
-                Job::Close { reply } => {
-                    close = true;
-                    pending.push(Pending::Close { reply });
+                    Pending::Deploy { policy, .. } => {
+                        log.append(Utc::now(), crate::evidence::redeployed(policy)).map(|_| ())
+                    }
+                    Pending::Close { .. } => Ok(()),
+                };
+                if let Err(e) = appended {
+                    failed = Some(e.to_string());
                 }
             }
         }
         let started = Instant::now();
         let committed = match (&failed, self.log.as_mut()) {
             (Some(why), _) => Err(why.clone()),
-            (None, Some(log)) => log.commit().map_err(|e| e.to_string()),
-            (None, None) => Ok(0),
+            (None, Some(log)) => log.commit().map(|_| ()).map_err(|e| e.to_string()),
+            (None, None) => Ok(()),
         };
         if self.log.is_some() && failed.is_none() {
             self.shared.metrics.fsync.observe(started.elapsed().as_secs_f64());
         }
-        if let Err(why) = &committed {
-            if self.broken.is_none() {
-                tracing::error!(error = %why, "the audit log cannot be written; every decide request gets 503");
-            }
-            self.broken = Some(why.clone());
-            self.shared.writable.store(false, Ordering::SeqCst);
-            self.shared.metrics.ready.set(0);
-        } else {
-            let mut conversations = self.shared.conversations();
-            let mut forgotten = 0;
-            for (id, (state, time)) in overlay {
-                forgotten += conversations.keep(id, state, time);
-            }
-            self.shared.metrics.conversations.set(i64::try_from(conversations.map.len()).unwrap_or(i64::MAX));
-            drop(conversations);
-            for _ in 0..forgotten {
-                Metrics::count(&self.shared.metrics.forgotten, "memory");
+        let last = groups.last().map_or(0, |g| g.number);
+        match &committed {
+            Ok(()) => self.publish(&mut groups),
+            Err(why) => {
+                if self.broken.is_none() {
+                    tracing::error!(error = %why, "the audit log cannot be written; every decide request gets 503");
+                }
+                self.broken = Some(why.clone());
+                self.shared.writable.store(false, Ordering::SeqCst);
+                self.shared.metrics.ready.set(0);
             }
         }
+        // INVARIANT: after the states are published, so the decider reads them from the shared map.
+        self.shared.settled.store(last, Ordering::Release);
         let mut records = 0u32;
-        for job in pending {
+        let mut close = false;
+        for job in groups.into_iter().flat_map(|g| g.jobs) {
             match job {
                 Pending::Decide { reply, events, decided } => {
                     records = records.saturating_add(u32::try_from(decided.len()).unwrap_or(u32::MAX));
                     let answer = match &committed {
-                        Ok(_) => Ok(decided.into_iter().map(|d| d.decision).collect()),
-                        Err(why) => Err(Refusal {
-                            why: why.clone(),
-                            fail_safe: events
-                                .iter()
-                                .zip(decided)
-                                .map(|(received, d)| self.fail_safe(received, &d.before))
-                                .collect(),
-                        }),
+                        Ok(()) => Ok(decided.into_iter().map(|one| one.decision).collect()),
+                        Err(why) => {
+                            // What decides the fail-safes is the policy last in force (a deployment that was
+                            // not recorded is not in force).
+                            let policy = self.shared.policy();
+                            let fail_safe =
+                                events.iter().zip(decided).map(|(r, one)| fail_safe(&policy, r, &one.before));
+                            Err(Refusal { why: why.clone(), fail_safe: fail_safe.collect() })
+                        }
                     };
                     // A client that went away does not take its decision with it: it is recorded all the same.
                     let _ = reply.send(answer);
                 }
                 Pending::Deploy { reply, policy } => {
                     let answer = match &committed {
-                        Ok(_) => {
+                        Ok(()) => {
                             tracing::info!(policy = %policy.id, hash = %policy.hash, "policy deployed");
                             self.shared.set_policy(policy);
                             Ok(())
                         }
-                        Err(why) => {
-                            // Not deployed: what decides (the fail-safes, here) stays the policy last in force.
-                            self.policy = self.shared.policy();
-                            Err(format!("the audit log could not record the deployment: {why}"))
-                        }
+                        Err(why) => Err(format!("the audit log could not record the deployment: {why}")),
                     };
                     let _ = reply.send(answer);
                 }
                 Pending::Close { reply } => {
+                    close = true;
                     let closed = match self.log.take() {
                         Some(log) => log.close().map_err(|e| e.to_string()),
                         None => Ok(0),
@@ -379,44 +550,29 @@ impl Decider {
         close
     }
 
-    /// Decides one event against the group's overlay of states, and appends its records when `record` (no
-    /// earlier failure in the group). Returns the decision (and its fail-safe stand-in) and any append error.
-    fn decide_one(
-        &mut self,
-        received: &Received,
-        overlay: &mut HashMap<String, (ConversationState, DateTime<Utc>)>,
-        record: bool,
-    ) -> (Decided, Result<(), String>) {
-        let event = &received.event;
-        let time = event.time.unwrap_or_else(Utc::now);
-        let known = event.conversation != UNKNOWN_CONVERSATION;
-        let state = match overlay.get(&event.conversation) {
-            Some((state, last)) if known && time.signed_duration_since(*last) <= self.idle => state.clone(),
-            Some(_) => ConversationState::default(),
-            None if known => self.shared.conversations().state_for(&event.conversation, time),
-            None => ConversationState::default(),
-        };
-        let (decision, next) = decide(&self.policy, &state, received, time);
-        let mut result = Ok(());
-        if record && let Some(log) = self.log.as_mut() {
-            let payload = received.stored(&decision, &next);
-            if let Err(e) = crate::evidence::record(log, &decision, &next, payload) {
-                result = Err(e.to_string());
+    /// Keeps the groups' states as the conversations' latest, in order, within the memory bound.
+    fn publish(&self, groups: &mut [Decided]) {
+        let mut conversations = self.shared.conversations();
+        let mut forgotten = 0;
+        for group in groups {
+            for (id, (state, time)) in std::mem::take(&mut group.states) {
+                forgotten += conversations.keep(id, state, time);
             }
         }
-        if known {
-            overlay.insert(event.conversation.clone(), (next, time));
+        self.shared.metrics.conversations.set(i64::try_from(conversations.map.len()).unwrap_or(i64::MAX));
+        drop(conversations);
+        for _ in 0..forgotten {
+            Metrics::count(&self.shared.metrics.forgotten, "memory");
         }
-        (Decided { decision, before: state }, result)
     }
+}
 
-    /// What the bot must do when the decision on `received` could not be recorded: a person, reason
-    /// `engine_error` (the emergency response if the message is one).
-    fn fail_safe(&self, received: &Received, before: &ConversationState) -> Decision {
-        let why = "the audit log could not record this decision; a person must take over".to_string();
-        let time = received.event.time.unwrap_or_else(Utc::now);
-        crate::eval::fail_safe(&self.policy, before, &received.event, time, vec![why]).0
-    }
+/// What the bot must do when the decision on `received` could not be recorded: a person, reason
+/// `engine_error` (the emergency response if the message is one).
+fn fail_safe(policy: &Policy, received: &Received, before: &ConversationState) -> Decision {
+    let why = "the audit log could not record this decision; a person must take over".to_string();
+    let time = received.event.time.unwrap_or_else(Utc::now);
+    crate::eval::fail_safe(policy, before, &received.event, time, vec![why]).0
 }
 
 impl Job {

@@ -43,6 +43,20 @@ struct App {
 /// The handlers' state.
 type AppRef = Arc<App>;
 
+impl App {
+    fn new(config: &Config, started: &super::Started) -> AppRef {
+        Arc::new(App {
+            shared: started.shared.clone(),
+            queue: started.queue.clone(),
+            limits: config.limits.clone(),
+            tokens: config.tokens.iter().map(|t| digest(t.as_bytes())).collect(),
+            admin_tokens: config.admin_tokens.iter().map(|t| digest(t.as_bytes())).collect(),
+            in_flight: Arc::new(Semaphore::new(config.limits.max_in_flight.max(1))),
+            source: config.source.clone(),
+        })
+    }
+}
+
 /// Serves `config` until SIGTERM or SIGINT (see [`super::run`]).
 pub(super) async fn serve(mut config: Config, mut events: impl Events) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -50,26 +64,19 @@ pub(super) async fn serve(mut config: Config, mut events: impl Events) -> Result
         .map_err(|source| ServeError::Listen { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Listen { addr: config.listen, source })?;
     let started = tokio::task::block_in_place(|| super::start(&mut config))?;
-    let app = Arc::new(App {
-        shared: started.shared.clone(),
-        queue: started.queue.clone(),
-        limits: config.limits.clone(),
-        tokens: config.tokens.iter().map(|t| digest(t.as_bytes())).collect(),
-        admin_tokens: config.admin_tokens.iter().map(|t| digest(t.as_bytes())).collect(),
-        in_flight: Arc::new(Semaphore::new(config.limits.max_in_flight.max(1))),
-        source: config.source.clone(),
-    });
+    let app = App::new(&config, &started);
     let router = router(app.clone());
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(signals(app.clone(), stop_tx));
     tokio::spawn(sweep(app.clone()));
     events.listening(addr, &started.restored);
     tracing::info!(%addr, "listening");
-    let mut graceful = stop_rx.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        let _ = graceful.wait_for(|stop| *stop).await;
-    });
-    let server = tokio::spawn(async move { server.await });
+    let server = {
+        let (app, stop) = (app.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            super::connections::accept(listener, router, &app.limits, &app.shared.metrics, stop).await;
+        })
+    };
     let _ = stop_rx.wait_for(|stop| *stop).await;
     tracing::info!("shutting down: draining requests in flight");
     if tokio::time::timeout(config.limits.drain, server).await.is_err() {
@@ -527,5 +534,86 @@ async fn sweep(app: AppRef) {
         for _ in 0..forgotten {
             Metrics::count(&app.shared.metrics.forgotten, "idle");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::time::Duration;
+
+    use axum::http::Request;
+    use hyper::service::Service as _;
+
+    use super::*;
+
+    /// A server's state (no log, the built-in policy) with a decider queue of `queue`, without a listener.
+    fn app(queue: usize) -> (AppRef, super::super::Started) {
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            policy: crate::compile::builtin_default().policy.unwrap(),
+            source: PolicySource::default(),
+            audit: None,
+            tokens: Vec::new(),
+            admin_tokens: Vec::new(),
+            limits: Limits { queue, ..Limits::default() },
+        };
+        let started = super::super::start(&mut config).unwrap();
+        (App::new(&config, &started), started)
+    }
+
+    fn job(conversation: &str) -> (Job, oneshot::Receiver<Result<Vec<Decision>, Refusal>>) {
+        let (reply, answer) = oneshot::channel();
+        let event =
+            format!(r#"{{"conversation":"{conversation}","text":"hi","time":"2026-01-05T10:00:00Z"}}"#);
+        (Job::Decide { events: vec![Received::decode(event.as_bytes())], reply }, answer)
+    }
+
+    async fn post_decide(app: &AppRef, conversation: &str) -> Response {
+        let body = format!(r#"{{"conversation":"{conversation}","text":"hi"}}"#);
+        let request = Request::post("/v1/decide").body(Body::from(body)).unwrap();
+        let service = hyper_util::service::TowerToHyperService::new(router(app.clone()));
+        service.call(request).await.unwrap()
+    }
+
+    /// Waits until the decider has taken every job queued (the depth gauge is lowered as it takes them).
+    fn until_taken(app: &App) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while app.shared.metrics.queue_depth.get() > 0 {
+            assert!(std::time::Instant::now() < deadline, "the decider never took its job");
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_full_decider_queue_answers_503_with_retry_after_and_loses_no_queued_job() {
+        let (app, started) = app(1);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        // Held busy: the decider looks up a conversation it has not seen in the shared states, which this lock
+        // keeps from it, so it stops at its first job until the lock is released.
+        let held = app.shared.conversations();
+        let (busy, busy_answer) = job("q-busy");
+        app.queue.send(busy).unwrap();
+        until_taken(&app);
+        let (waiting, waiting_answer) = job("q-waiting");
+        app.queue.send(waiting).expect("a queue of one has room for one while the decider is busy");
+        let refused = runtime.block_on(post_decide(&app, "q-refused"));
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("1"));
+        let body = runtime.block_on(axum::body::to_bytes(refused.into_body(), 1 << 20)).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(body["error"].as_str().unwrap().contains("queue is full"), "{body}");
+        assert!(app.shared.metrics.render().contains(r#"handrail_refused_total{why="queue_full"} 1"#));
+        drop(held);
+        // Both queued jobs are decided, and the queue takes requests again.
+        for answer in [busy_answer, waiting_answer] {
+            let decisions = runtime.block_on(answer).unwrap().unwrap();
+            assert_eq!(decisions.len(), 1);
+        }
+        assert_eq!(runtime.block_on(post_decide(&app, "q-after")).status(), StatusCode::OK);
+        drop(app);
+        drop(started.queue);
+        started.decider.join().unwrap();
     }
 }

@@ -39,7 +39,7 @@ pub(crate) struct Metrics {
     /// Conversations dropped from memory, by why (`idle`, `memory`).
     pub(crate) forgotten: Family<Labels, Counter>,
     /// Requests refused before deciding, by why (`in_flight`, `queue_full`, `timeout`, `unauthorized`,
-    /// `too_large`, `audit`).
+    /// `too_large`, `audit`), and connections refused over the cap (`connections`).
     pub(crate) refused: Family<Labels, Counter>,
     /// Policy reloads, by outcome (`deployed`, `rejected`).
     pub(crate) reloads: Family<Labels, Counter>,

@@ -7,14 +7,17 @@
 //! stack in Rust, and all that a JSON API of a few routes needs.
 //!
 //! The pieces, each in its file:
-//! - `decider.rs`: one thread owns the policy, the log and the order of decisions; requests of
-//!   every connection share its group commit, and no decision is answered before its record is durable;
+//! - `decider.rs`: the decider thread owns the policy and the order of decisions, the recorder thread the log;
+//!   requests of every connection share one group commit, and no decision is answered before its record is
+//!   durable;
 //! - `restore.rs`: conversation state rebuilt at start by replaying the log's stored events;
 //! - `http.rs`: the routes, authentication, limits and error bodies;
+//! - `connections.rs`: the accept loop, with the connection cap and the header timeout;
 //! - `metrics.rs`: `/metrics` in the Prometheus text format.
 //!
 //! The routes are [`ROUTES`]; `docs/openapi.json` describes them and a test holds the two together.
 
+mod connections;
 mod decider;
 mod http;
 mod metrics;
@@ -77,6 +80,11 @@ pub struct Limits {
     pub max_conversations: usize,
     /// The longest shutdown waits for requests in flight before it closes the log anyway.
     pub drain: Duration,
+    /// The longest a connection may take to send a request head: from its first byte, after it opens, and after
+    /// the previous answer (an idle HTTP/1.1 keep-alive connection is closed after it too).
+    pub header_timeout: Duration,
+    /// The most connections open at once; one more is closed as soon as it is accepted.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -90,6 +98,8 @@ impl Default for Limits {
             idle: Duration::from_secs(24 * 60 * 60),
             max_conversations: 1_000_000,
             drain: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 1024,
         }
     }
 }
@@ -200,6 +210,7 @@ pub(crate) fn start(config: &mut Config) -> Result<Started, ServeError> {
         conversations: std::sync::Mutex::new(conversations),
         policy: std::sync::RwLock::new(policy.clone()),
         writable: std::sync::atomic::AtomicBool::new(true),
+        settled: std::sync::atomic::AtomicU64::new(0),
         audited: log.is_some(),
         metrics,
     });

@@ -1,4 +1,5 @@
-//! Hardening: the body limit, bearer tokens, 429 under overload, the time bound, graceful shutdown, access logs.
+//! Hardening: the body limit, bearer tokens, 429 under overload, the time bound, the header timeout and the
+//! connection cap, graceful shutdown, access logs.
 
 use std::io::Write as _;
 use std::net::TcpStream;
@@ -135,4 +136,85 @@ fn access_logs_name_the_request_but_never_the_message() {
     assert!(server_log.contains("path=/v1/decide") && server_log.contains("status=200"), "{server_log}");
     assert!(!server_log.contains("Bartholomew"), "message text in the log:\n{server_log}");
     assert!(!server_log.contains("private-id-77"), "a conversation id in the log:\n{server_log}");
+}
+
+/// Reads from `stream` until the server closes it (or resets it); returns what it sent first. Fails the test if
+/// the connection is still open after `within`.
+fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Vec<u8> {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut sent = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match std::io::Read::read(stream, &mut buf) {
+            Ok(0) => return sent,
+            Ok(n) => sent.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return sent,
+            Err(e) => panic!("the connection is still open after {within:?}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn a_client_that_sends_nothing_or_its_headers_slowly_is_cut_off() {
+    let server = Server::start(&["--header-timeout".into(), "300".into()]);
+    let started = Instant::now();
+    let mut silent = TcpStream::connect(server.addr).unwrap();
+    let mut slow = TcpStream::connect(server.addr).unwrap();
+    slow.write_all(b"POST /v1/decide HTTP/1.1\r\nHost: localhost\r\nX-Slow: ").unwrap();
+    // Slowloris: one byte of the header every 50 ms (the read timeout paces it), never the end of the head.
+    slow.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    let mut buf = [0u8; 1024];
+    let cut = loop {
+        assert!(started.elapsed() < Duration::from_secs(10), "the slow sender was never cut off");
+        if slow.write_all(b"a").is_err() {
+            break started.elapsed();
+        }
+        match std::io::Read::read(&mut slow, &mut buf) {
+            Ok(_) => break started.elapsed(),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break started.elapsed(),
+            Err(_) => {}
+        }
+    };
+    assert!(cut >= Duration::from_millis(300), "cut before its time: {cut:?}");
+    assert!(cut < Duration::from_secs(5), "cut too late: {cut:?}");
+    let before_any_byte = read_until_closed(&mut silent, Duration::from_secs(5));
+    assert!(before_any_byte.is_empty(), "{}", String::from_utf8_lossy(&before_any_byte));
+    // A client that sends its request in good time is served as ever.
+    assert_eq!(
+        server.post("/v1/decide", &json!({"conversation": "h1", "text": "hi"}).to_string()).status,
+        200
+    );
+}
+
+#[test]
+fn a_connection_over_the_cap_is_closed_at_once_and_the_place_freed_is_reused() {
+    let server = Server::start(&["--max-connections".into(), "2".into()]);
+    // Two connections open (silent ones count: they hold a socket all the same). The server accepts in order,
+    // so these two get the places and the third is over the cap.
+    let first = TcpStream::connect(server.addr).unwrap();
+    let _second = TcpStream::connect(server.addr).unwrap();
+    let mut third = TcpStream::connect(server.addr).unwrap();
+    let body = json!({"conversation": "cap1", "text": "hi"}).to_string();
+    // The server may have closed it before the request is written: a failed write is the same refusal.
+    let _ = third
+        .write_all(&head("POST", "/v1/decide", &[], body.len()))
+        .and_then(|_| third.write_all(body.as_bytes()));
+    let answered = read_until_closed(&mut third, Duration::from_secs(5));
+    assert!(answered.is_empty(), "over the cap, yet answered: {}", String::from_utf8_lossy(&answered));
+    // The first closes: its place goes to the next connection (once the server has seen it close).
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match crate::try_request(server.addr, "POST", "/v1/decide", &[], body.as_bytes()) {
+            Ok(reply) => {
+                assert_eq!(reply.status, 200, "{}", reply.text());
+                break;
+            }
+            Err(_) => {
+                assert!(Instant::now() < deadline, "the place of a closed connection was never freed");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+    assert!(server.get("/metrics").text().contains(r#"handrail_refused_total{why="connections"}"#));
 }
