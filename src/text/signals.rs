@@ -51,15 +51,22 @@ const STOP_WORDS: &[&str] = &[
     "at", "so", "just",
 ];
 
-fn content_words(text: &str) -> Vec<String> {
-    let norm = normalize(text).text;
-    let mut words: Vec<String> = norm
+/// Whether a normalised word is one of [`STOP_WORDS`]: one hash lookup, since every word of both messages asks.
+fn is_stop_word(word: &str) -> bool {
+    static SET: std::sync::LazyLock<rustc_hash::FxHashSet<&'static str>> =
+        std::sync::LazyLock::new(|| STOP_WORDS.iter().copied().collect());
+    SET.contains(word)
+}
+
+/// The content words of a normalised text, sorted and distinct, borrowed from it (no word is copied).
+fn content_words(norm: &str) -> Vec<&str> {
+    let mut words: Vec<&str> = norm
         .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && !STOP_WORDS.contains(w))
+        .filter(|w| !w.is_empty() && !is_stop_word(w))
         // A crude stem: plural and past forms count as one word.
-        .map(|w| w.strip_suffix("s").filter(|s| s.len() > 2).unwrap_or(w).to_string())
+        .map(|w| w.strip_suffix("s").filter(|s| s.len() > 2).unwrap_or(w))
         .collect();
-    words.sort();
+    words.sort_unstable();
     words.dedup();
     words
 }
@@ -68,8 +75,8 @@ fn content_words(text: &str) -> Vec<String> {
 /// removed, a trailing `s` dropped). "how do I reset my password" and "how can I reset the password" share all
 /// their content words and score 1; unrelated questions score near 0.
 pub fn similarity(a: &str, b: &str) -> f32 {
-    let a = content_words(a);
-    let b = content_words(b);
+    let (a, b) = (normalize(a).text, normalize(b).text);
+    let (a, b) = (content_words(&a), content_words(&b));
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
