@@ -95,6 +95,10 @@ pub struct Redacted {
 /// Finds every piece of personal data of the given kinds, in text order.
 pub fn find(text: &str, kinds: &[PiiKind]) -> Vec<Found> {
     let mut found: Vec<Found> = Vec::new();
+    // Nothing to redact (no retention rule asks): a packet's every turn comes here, so not even a look.
+    if kinds.is_empty() {
+        return found;
+    }
     // Every kind but email needs a digit, and email needs an `@`: most messages have neither, and cost nothing.
     let has_digit = text.bytes().any(|b| b.is_ascii_digit());
     let has_at = text.contains('@');
