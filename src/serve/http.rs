@@ -404,6 +404,9 @@ async fn readyz(State(app): State<AppRef>) -> Response {
 }
 
 async fn metrics(State(app): State<AppRef>) -> Response {
+    let free = app.in_flight.available_permits();
+    let admitted = app.limits.max_in_flight.max(1).saturating_sub(free);
+    app.shared.metrics.in_flight.set(i64::try_from(admitted).unwrap_or(i64::MAX));
     let mut response = Response::new(Body::from(app.shared.metrics.render()));
     response
         .headers_mut()

@@ -32,6 +32,8 @@ pub(crate) struct Metrics {
     pub(crate) commit_size: Histogram,
     /// Decide jobs waiting for the decider (and so for their group commit).
     pub(crate) queue_depth: Gauge,
+    /// Decide requests admitted (under `--max-in-flight`) and not yet answered, read at each scrape.
+    pub(crate) in_flight: Gauge,
     /// The policy in force: one series, value 1, labelled with its id, version and hash.
     policy: Family<Labels, Gauge>,
     /// Conversations held in memory.
@@ -78,6 +80,12 @@ impl Metrics {
             "Decide requests waiting for the decider and its group commit",
             queue_depth.clone(),
         );
+        let in_flight = Gauge::default();
+        registry.register(
+            "in_flight",
+            "Decide requests admitted under --max-in-flight and not yet answered",
+            in_flight.clone(),
+        );
         let policy = Family::<Labels, Gauge>::default();
         registry.register(
             "policy_info",
@@ -122,6 +130,7 @@ impl Metrics {
             fsync,
             commit_size,
             queue_depth,
+            in_flight,
             policy,
             conversations,
             forgotten,

@@ -22,8 +22,12 @@ fn hold(server: &Server, event: &serde_json::Value) -> Held {
     stream.write_all(&head("POST", "/v1/decide", &[], body.len())).unwrap();
     stream.write_all(&body[..5]).unwrap();
     stream.flush().unwrap();
-    // Time for the server to read the head and admit the request.
-    std::thread::sleep(Duration::from_millis(300));
+    // Held until the server has read the head and admitted the request (no guess at how long that takes).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !server.get("/metrics").text().lines().any(|l| l == "handrail_in_flight 1") {
+        assert!(std::time::Instant::now() < deadline, "the held request was never admitted");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     Held { stream, rest: body[5..].to_vec() }
 }
 
