@@ -276,8 +276,9 @@ const NOT_NAMES: &[&str] = &[
 fn name_in(text: &str) -> Option<String> {
     // Every cue in one pass over the text (ASCII case ignored, offsets the text's own); then the cues in order,
     // each at its first occurrence. Two occurrences of cues never overlap (each ends with a space, and no cue
-    // begins with the end of another), so the plain search finds them all, with its prefilter: on an ordinary
-    // turn it skips most bytes, and a packet reads every customer turn.
+    // begins with the end of another), so the plain search finds them all without the overlapping one's
+    // bookkeeping. It still reads every byte of every customer turn: a packet at turn 50 spends most of its
+    // time here.
     static CUES: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> = std::sync::LazyLock::new(|| {
         aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(NAME_CUES).ok()
     });

@@ -529,22 +529,23 @@ pub fn build(log: &Log, options: &Options, progress: Progress<'_>) -> Report {
     report.by_reason =
         reasons.into_iter().map(|(name, n)| Share { name, conversations: n, rate: rate(n) }).collect();
     report.by_reason.sort_by(|a, b| b.conversations.cmp(&a.conversations).then(a.name.cmp(&b.name)));
-    let finish = |groups: BTreeMap<String, Group>| {
+    // Each group's rate is a share of every conversation in the window, except a customer channel's: a share of
+    // that channel's own conversations (counted into it above).
+    let finish = |groups: BTreeMap<String, Group>, of: fn(&Group) -> Option<u64>| {
         let mut groups: Vec<Group> = groups
             .into_values()
             .map(|g| {
-                // A customer channel's rate is a share of its own conversations; every other group's, of all.
-                let of = if g.conversations > 0 { g.conversations } else { conversations };
+                let of = of(&g).unwrap_or(conversations);
                 g.finish(of)
             })
             .collect();
         groups.sort_by(|a, b| b.escalated.cmp(&a.escalated).then(a.name.cmp(&b.name)));
         groups
     };
-    report.by_rule = finish(rules);
-    report.by_queue = finish(queues);
-    report.by_channel = finish(channels);
-    report.by_customer_channel = finish(customer_channels);
+    report.by_rule = finish(rules, |_| None);
+    report.by_queue = finish(queues, |_| None);
+    report.by_channel = finish(channels, |_| None);
+    report.by_customer_channel = finish(customer_channels, |g| Some(g.conversations));
     report.waits = WAIT_BUCKETS
         .iter()
         .scan(i64::MIN, |low, (high, label)| {

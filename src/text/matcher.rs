@@ -203,7 +203,7 @@ enum Slip {
 struct WordTest {
     /// The word as written, normalised.
     word: String,
-    /// Its stem, when the set stems: of the word as spelled, double letters kept (see [`unsqueezed`]).
+    /// Its stem, when the set message: of the word as spelled, double letters kept (see [`unsqueezed`]).
     stem: Option<(Language, String)>,
     slip: Slip,
 }
@@ -215,17 +215,23 @@ impl WordTest {
 
     /// Whether the message's word at `start..end` of the normalised text is this word. Spends the phrase's one
     /// slip if it takes it.
-    fn accepts(&self, stems: &mut MessageWords<'_>, start: usize, end: usize, slip_left: &mut bool) -> bool {
-        let Some(word) = stems.norm.text.get(start..end) else { return false };
+    fn accepts(
+        &self,
+        message: &mut MessageWords<'_>,
+        start: usize,
+        end: usize,
+        slip_left: &mut bool,
+    ) -> bool {
+        let Some(word) = message.norm.text.get(start..end) else { return false };
         if word == self.word {
             return true;
         }
         if let Some((language, stem)) = &self.stem
-            && stems.has_stem(*language, start, end, stem)
+            && message.has_stem(*language, start, end, stem)
         {
             return true;
         }
-        if *slip_left && one_slip(word, &self.word, self.slip) && !stems.is_real(start, end) {
+        if *slip_left && one_slip(word, &self.word, self.slip) && !message.is_real(start, end) {
             *slip_left = false;
             return true;
         }
@@ -524,7 +530,7 @@ impl Matcher {
     /// Finds every occurrence of every phrase in `text`.
     pub fn scan(&self, text: &str) -> Scan {
         let norm = normalize(text);
-        let mut stems = MessageWords::new(text, &norm);
+        let mut message = MessageWords::new(text, &norm);
         let mut hits: Vec<Hit> = Vec::with_capacity(16);
         // Where each hit lies in the normalised text, for proximities.
         let mut at: Vec<Range<usize>> = Vec::new();
@@ -542,7 +548,7 @@ impl Matcher {
                 };
                 let start = Progress::new(m.end(), first, form);
                 let Some(shared) =
-                    advance(&mut stems, start, first, form.steps.get(..group.shared).unwrap_or_default())
+                    advance(&mut message, start, first, form.steps.get(..group.shared).unwrap_or_default())
                 else {
                     continue;
                 };
@@ -550,21 +556,21 @@ impl Matcher {
                     let Some(form) = self.forms.get(entry.form as usize) else { continue };
                     let rest = form.steps.get(group.shared..).unwrap_or_default();
                     let Some(end) =
-                        advance(&mut stems, shared, *entry, rest).and_then(|p| finish(&norm.text, p))
+                        advance(&mut message, shared, *entry, rest).and_then(|p| finish(&norm.text, p))
                     else {
                         continue;
                     };
-                    self.record(&mut hits, &mut at, &mut stems, form, m.start()..end);
+                    self.record(&mut hits, &mut at, &mut message, form, m.start()..end);
                 }
             }
         }
         if !self.slips.is_empty() {
-            for word in 0..stems.spans.len() {
-                let Some(&(start, end)) = stems.spans.get(word) else { continue };
-                for entry in self.slips.find(&mut stems, start, end) {
+            for word in 0..message.spans.len() {
+                let Some(&(start, end)) = message.spans.get(word) else { continue };
+                for entry in self.slips.find(&mut message, start, end) {
                     let Some(form) = self.forms.get(entry.form as usize) else { continue };
-                    let Some(stop) = verify(&mut stems, end, entry, form) else { continue };
-                    self.record(&mut hits, &mut at, &mut stems, form, start..stop);
+                    let Some(stop) = verify(&mut message, end, entry, form) else { continue };
+                    self.record(&mut hits, &mut at, &mut message, form, start..stop);
                 }
             }
         }
@@ -857,18 +863,13 @@ impl<'a> MessageWords<'a> {
     /// Whether the word at `start..end` of the normalised text has this stem.
     fn has_stem(&mut self, language: Language, start: usize, end: usize, stem: &str) -> bool {
         let slot = usize::from(language == Language::Spanish);
-        let Some(cell) = self.index(start, end).and_then(|at| self.stems.get(at)).and_then(|s| s.get(slot))
-        else {
-            return self.stem_of(language, start, end) == stem;
-        };
-        if let Some(known) = cell {
+        let Some(at) = self.index(start, end) else { return self.stem_of(language, start, end) == stem };
+        if let Some(known) = self.stems.get(at).and_then(|s| s.get(slot)).and_then(Option::as_ref) {
             return known == stem;
         }
         let found = self.stem_of(language, start, end);
         let same = found == stem;
-        if let Some(cell) =
-            self.index(start, end).and_then(|at| self.stems.get_mut(at)).and_then(|s| s.get_mut(slot))
-        {
+        if let Some(cell) = self.stems.get_mut(at).and_then(|s| s.get_mut(slot)) {
             *cell = Some(found);
         }
         same
@@ -905,19 +906,19 @@ impl Progress {
 
 /// Checks what follows a pattern that matched up to `at` in the normalised text. Returns where the phrase ends in
 /// the normalised text.
-fn verify(stems: &mut MessageWords<'_>, at: usize, entry: Entry, form: &Form) -> Option<usize> {
-    advance(stems, Progress::new(at, entry, form), entry, &form.steps)
-        .and_then(|p| finish(&stems.norm.text, p))
+fn verify(message: &mut MessageWords<'_>, at: usize, entry: Entry, form: &Form) -> Option<usize> {
+    advance(message, Progress::new(at, entry, form), entry, &form.steps)
+        .and_then(|p| finish(&message.norm.text, p))
 }
 
 /// Checks `steps` of a phrase form from `progress` on.
 fn advance(
-    stems: &mut MessageWords<'_>,
+    message: &mut MessageWords<'_>,
     progress: Progress,
     entry: Entry,
     steps: &[Step],
 ) -> Option<Progress> {
-    let text = stems.norm.text.as_str();
+    let text = message.norm.text.as_str();
     let Progress { mut at, mut slip_left, mut started } = progress;
     for step in steps {
         match step {
@@ -927,7 +928,7 @@ fn advance(
                 }
                 at += s.len();
             }
-            Step::Rest => at = stems.word_end(at),
+            Step::Rest => at = message.word_end(at),
             Step::Started(test) => {
                 if started {
                     return None;
@@ -941,15 +942,15 @@ fn advance(
                     continue;
                 }
                 let start = at.checked_sub(usize::from(entry.partial))?;
-                let end = stems.word_end(at);
-                if !test.accepts(stems, start, end, &mut slip_left) {
+                let end = message.word_end(at);
+                if !test.accepts(message, start, end, &mut slip_left) {
                     return None;
                 }
                 at = end;
             }
             Step::Word(test) => {
-                let end = stems.word_end(at);
-                if end == at || !test.accepts(stems, at, end, &mut slip_left) {
+                let end = message.word_end(at);
+                if end == at || !test.accepts(message, at, end, &mut slip_left) {
                     return None;
                 }
                 at = end;
@@ -1034,7 +1035,7 @@ fn after_chars(s: &str, n: usize) -> &str {
 /// The first letters (normalised) every word with this stem begins with: the stem itself, or the stem without its
 /// last letter when that letter is one Snowball writes in place of another (`happy` -> `happi`, `hoping` ->
 /// `hope`, `capability` -> `capabl`, Spanish `-encia` -> `-ent`: i, e, l, y, t), and "dying", "lying" and
-/// "tying", whose stems end in "ie". Checked on the Snowball project's English and Spanish vocabularies (29,417
+/// "tying", whose message end in "ie". Checked on the Snowball project's English and Spanish vocabularies (29,417
 /// and 28,390 words): every word begins with one of its stem's anchors. Longer anchors mean fewer words stemmed
 /// per message.
 fn stem_anchors(stem: &str) -> Vec<String> {
